@@ -1,0 +1,15 @@
+"""toyregimes: training scale-invariant toy models on the sphere, and the regimes it falls into.
+
+>>> import toyregimes as tr
+>>> toy = tr.toys.canonical(alpha=[1, 2, 3])
+>>> run = tr.simulate(toy, elr=0.25, steps=2000)       # per-step xarray.Dataset
+>>> tr.theory.equilibrium_loss([1, 2, 3], 0.25)         # closed form, A/2 - 1/(2 elr)
+"""
+
+__version__ = "0.1.0"
+
+from toyregimes import analysis, theory, toys  # noqa: E402
+from toyregimes.io import load, save  # noqa: E402
+from toyregimes.simulate import simulate  # noqa: E402
+
+__all__ = ["analysis", "load", "save", "simulate", "theory", "toys", "__version__"]

@@ -1,0 +1,1 @@
+"""Tail statistics and regime labels of runs (placeholder, filled below)."""

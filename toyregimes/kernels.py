@@ -1,0 +1,279 @@
+"""Numba inner loops, and nothing else.
+
+A toy reaches the kernels as flat arrays: the parameter vector ``theta`` of length ``D`` is the
+concatenation of the groups, ``offsets`` (length ``n + 1``) marks where each group starts, and
+``mats`` (``n x dmax x dmax``) holds the group matrices of the Rayleigh family
+``f_i = theta_i^T M_i theta_i / |theta_i|^2`` (the canonical toy is ``M_i = diag(0, alpha_i)``).
+
+Every toy provides two functions with a common signature:
+
+* ``loss_grad(theta, offsets, mats, grad) -> loss`` writes the Euclidean gradient into ``grad``;
+* ``hessian(theta, offsets, mats, out)`` writes the Euclidean Hessian (``D x D``) into ``out``.
+
+The PGD loop below calls them through the module globals ``_loss_grad`` and ``_hessian``.  The
+module-level kernels are compiled for the Rayleigh family and cached on disk; for a user-defined toy
+:func:`specialise` makes an uncached copy of the same loop with the user's functions bound in its
+globals, so there is one loop to test, not one per toy kind.  (Numba cannot cache closures or
+functions taking other functions as arguments: both recompile in every process.)
+
+Each kernel has a slow numpy twin in ``tests/reference.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+
+import numpy as np
+from numba import njit
+
+STATUS_OK = 0
+STATUS_NONFINITE = 1
+
+
+# ----------------------------------------------------------------------------- Rayleigh family
+@njit(cache=True)
+def rayleigh_loss_grad(theta, offsets, mats, grad):
+    """Loss ``sum_i theta_i^T M_i theta_i / r_i^2`` and its gradient ``2 (M_i theta_i - f_i theta_i) / r_i^2``."""
+    loss = 0.0
+    for i in range(offsets.size - 1):
+        a = offsets[i]
+        d = offsets[i + 1] - a
+        r2 = 0.0
+        for p in range(d):
+            r2 += theta[a + p] * theta[a + p]
+        quad = 0.0
+        for p in range(d):
+            mp = 0.0
+            for s in range(d):
+                mp += mats[i, p, s] * theta[a + s]
+            grad[a + p] = mp  # holds M theta until f is known
+            quad += theta[a + p] * mp
+        f = quad / r2
+        scale = 2.0 / r2
+        for p in range(d):
+            grad[a + p] = scale * (grad[a + p] - f * theta[a + p])
+        loss += f
+    return loss
+
+
+@njit(cache=True)
+def rayleigh_hessian(theta, offsets, mats, out):
+    """Block-diagonal Hessian: ``(2/r^2)(M - f I) - (2/r^2)(theta g^T + g theta^T)`` per group."""
+    out[:, :] = 0.0
+    grad = np.empty(theta.size)
+    rayleigh_loss_grad(theta, offsets, mats, grad)
+    for i in range(offsets.size - 1):
+        a = offsets[i]
+        d = offsets[i + 1] - a
+        r2 = 0.0
+        quad = 0.0
+        for p in range(d):
+            r2 += theta[a + p] * theta[a + p]
+            for s in range(d):
+                quad += theta[a + p] * mats[i, p, s] * theta[a + s]
+        f = quad / r2
+        scale = 2.0 / r2
+        for p in range(d):
+            for s in range(d):
+                h = mats[i, p, s] - (f if p == s else 0.0)
+                h -= theta[a + p] * grad[a + s] + grad[a + p] * theta[a + s]
+                out[a + p, a + s] = scale * h
+    return out
+
+
+_loss_grad = rayleigh_loss_grad
+_hessian = rayleigh_hessian
+
+
+# ----------------------------------------------------------------------------- generic pieces
+def _fd_hessian_impl(theta, offsets, mats, out):
+    """Central finite-difference Hessian of ``_loss_grad`` (for toys without an analytic one)."""
+    dim = theta.size
+    gp = np.empty(dim)
+    gm = np.empty(dim)
+    x = theta.copy()
+    norm = math.sqrt(np.sum(theta * theta))
+    h = 1e-5 * norm
+    for j in range(dim):
+        x[j] = theta[j] + h
+        _loss_grad(x, offsets, mats, gp)
+        x[j] = theta[j] - h
+        _loss_grad(x, offsets, mats, gm)
+        x[j] = theta[j]
+        for p in range(dim):
+            out[p, j] = (gp[p] - gm[p]) / (2.0 * h)
+    for p in range(dim):  # symmetrise: the exact Hessian is symmetric
+        for j in range(p + 1, dim):
+            m = 0.5 * (out[p, j] + out[j, p])
+            out[p, j] = m
+            out[j, p] = m
+    return out
+
+
+def _tangent_max_eigenvalue(hmat, u):
+    """Largest eigenvalue of ``hmat`` restricted to the complement of the unit vector ``u``.
+
+    ``P hmat P - shift u u^T`` with ``P = I - u u^T`` has the tangent eigenvalues and one far
+    below them (``-shift``) along ``u``, so the top eigenvalue is the tangent one even at a maximum,
+    where every tangent eigenvalue is negative.
+    """
+    d = u.size
+    proj = np.eye(d) - np.outer(u, u)
+    shift = 1.0 + np.sum(np.abs(hmat))
+    b = proj @ hmat @ proj - shift * np.outer(u, u)
+    return np.linalg.eigvalsh(b)[d - 1]
+
+
+_tangent_max_eigenvalue_jit = njit(cache=True)(_tangent_max_eigenvalue)
+
+
+def _sharpness_impl(theta, offsets, mats, individual, hbuf, group_out):
+    """Sphere sharpness: per group (angular directions of group i) and total.
+
+    Total constraint: top eigenvalue of the Riemannian Hessian on the unit sphere, ``P H P`` on
+    ``theta^perp`` (``<grad F, theta> = 0`` removes the curvature term).  Individual constraint:
+    the manifold is a product of spheres, so the total is the largest group value.
+    """
+    _hessian(theta, offsets, mats, hbuf)
+    n = offsets.size - 1
+    for i in range(n):
+        a = offsets[i]
+        b = offsets[i + 1]
+        block = np.ascontiguousarray(hbuf[a:b, a:b])
+        u = theta[a:b] / math.sqrt(np.sum(theta[a:b] * theta[a:b]))
+        group_out[i] = _tangent_max_eigenvalue_jit(block, u)
+    if individual:
+        return np.max(group_out)
+    u = theta / math.sqrt(np.sum(theta * theta))
+    return _tangent_max_eigenvalue_jit(hbuf, u)
+
+
+def _pgd_run_impl(theta0, elr, steps, record_every, individual, offsets, mats):
+    """Projected gradient descent on the sphere, recording diagnostics every ``record_every`` steps.
+
+    Step: ``y = theta - elr * grad F(theta)``; total constraint ``theta' = y / |y|``, individual
+    constraint ``theta_i' = R_i y_i / |y_i|`` with ``R_i`` the initial group norms.  ``theta0`` must
+    already lie on the constraint set (unit total norm).
+
+    Records at ``t = 0, r, 2r, ... < steps``: loss, squared group norms, effective gradient norm
+    ``|grad F| |theta|``, angle between ``theta_t`` and ``theta_{t+1}``, per-group and total
+    sphere sharpness.  A non-finite value stops the run: the remaining records are NaN and the
+    status says at which step it happened.
+    """
+    dim = theta0.size
+    n = offsets.size - 1
+    n_rec = (steps + record_every - 1) // record_every
+    loss_rec = np.full(n_rec, np.nan)
+    sq_rec = np.full((n_rec, n), np.nan)
+    geff_rec = np.full(n_rec, np.nan)
+    angle_rec = np.full(n_rec, np.nan)
+    sharp_rec = np.full((n_rec, n), np.nan)
+    tsharp_rec = np.full(n_rec, np.nan)
+
+    theta = theta0.copy()
+    nxt = np.empty(dim)
+    grad = np.empty(dim)
+    hbuf = np.empty((dim, dim))
+    gsharp = np.empty(n)
+    radii = np.empty(n)
+    for i in range(n):
+        radii[i] = math.sqrt(np.sum(theta[offsets[i] : offsets[i + 1]] ** 2))
+
+    status = STATUS_OK
+    fail_step = -1
+    for t in range(steps):
+        loss = _loss_grad(theta, offsets, mats, grad)
+        for p in range(dim):
+            nxt[p] = theta[p] - elr * grad[p]
+        if individual:
+            ok = math.isfinite(loss)
+            for i in range(n):
+                a = offsets[i]
+                b = offsets[i + 1]
+                ny = 0.0
+                for p in range(a, b):
+                    ny += nxt[p] * nxt[p]
+                ok = ok and math.isfinite(ny)
+                scale = radii[i] / math.sqrt(ny)
+                for p in range(a, b):
+                    nxt[p] *= scale
+        else:
+            ny = 0.0
+            for p in range(dim):
+                ny += nxt[p] * nxt[p]
+            ok = math.isfinite(loss) and math.isfinite(ny)
+            scale = 1.0 / math.sqrt(ny)
+            for p in range(dim):
+                nxt[p] *= scale
+        if not ok:
+            status = STATUS_NONFINITE
+            fail_step = t
+            break
+        if t % record_every == 0:
+            k = t // record_every
+            loss_rec[k] = loss
+            g2 = 0.0
+            x2 = 0.0
+            d2 = 0.0
+            for p in range(dim):
+                g2 += grad[p] * grad[p]
+                x2 += theta[p] * theta[p]
+                d2 += (nxt[p] - theta[p]) ** 2
+            geff_rec[k] = math.sqrt(g2 * x2)
+            # 2 asin(|x' - x| / 2) is accurate for tiny angles, where acos(x . x') is not.
+            angle_rec[k] = 2.0 * math.asin(min(1.0, 0.5 * math.sqrt(d2)))
+            for i in range(n):
+                s = 0.0
+                for p in range(offsets[i], offsets[i + 1]):
+                    s += theta[p] * theta[p]
+                sq_rec[k, i] = s
+            tsharp_rec[k] = _sharpness(theta, offsets, mats, individual, hbuf, gsharp)
+            for i in range(n):
+                sharp_rec[k, i] = gsharp[i]
+        theta, nxt = nxt, theta
+    if status != STATUS_OK:
+        theta[:] = np.nan
+    return loss_rec, sq_rec, geff_rec, angle_rec, sharp_rec, tsharp_rec, theta, status, fail_step
+
+
+_sharpness = njit(cache=True)(_sharpness_impl)
+pgd_run = njit(cache=True)(_pgd_run_impl)
+sharpness = _sharpness
+
+
+# ----------------------------------------------------------------------------- user toys
+def _rebind(fn, namespace):
+    """A copy of ``fn`` whose globals are ``namespace`` (Numba reads globals at compile time)."""
+    return types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__, fn.__closure__)
+
+
+def specialise(loss_grad, hessian=None):
+    """Kernels for a user toy: the same loop and sharpness code with the toy's functions bound.
+
+    Parameters
+    ----------
+    loss_grad : numba dispatcher with signature ``(theta, offsets, mats, grad) -> float``.
+    hessian : numba dispatcher ``(theta, offsets, mats, out)``, or None for finite differences.
+
+    Returns
+    -------
+    dict with jitted ``loss_grad``, ``hessian``, ``sharpness`` and ``pgd_run`` (not disk-cached).
+    """
+    namespace = dict(globals())
+    namespace["_loss_grad"] = loss_grad
+    if hessian is None:
+        hessian = njit(_rebind(_fd_hessian_impl, namespace))
+    namespace["_hessian"] = hessian
+    sharp = njit(_rebind(_sharpness_impl, namespace))
+    namespace["_sharpness"] = sharp
+    run = njit(_rebind(_pgd_run_impl, namespace))
+    return {"loss_grad": loss_grad, "hessian": hessian, "sharpness": sharp, "pgd_run": run}
+
+
+RAYLEIGH_KERNELS = {
+    "loss_grad": rayleigh_loss_grad,
+    "hessian": rayleigh_hessian,
+    "sharpness": _sharpness,
+    "pgd_run": pgd_run,
+}

@@ -1,0 +1,140 @@
+"""One run of projected gradient descent on the sphere -> a per-step ``xarray.Dataset``."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from toyregimes import __version__, kernels
+from toyregimes._validate import as_constraint, as_int, as_positive, as_seed
+from toyregimes.toys import Toy
+
+__all__ = ["simulate", "initial_point"]
+
+
+def _check_toy(toy) -> Toy:
+    if not isinstance(toy, Toy):
+        raise ValueError(f"toy must be a toyregimes Toy (e.g. toys.canonical([1, 2])), got {toy!r}")
+    return toy
+
+
+def initial_point(toy: Toy, seed=0, init=None) -> np.ndarray:
+    """The starting point of a run: ``init`` normalised to unit total norm, or a random one.
+
+    ``init`` may be an ``(n, d)`` array, a flat vector or a list of groups.  Every group must have
+    a non-zero norm: a scale-invariant function is undefined at the origin of a group.  Under the
+    individual constraint the group norms of this point are the ones held fixed.
+    """
+    _check_toy(toy)
+    if init is None:
+        return toy.random_point(seed)
+    flat = toy.flatten(init, "init")
+    if np.any(toy.sq_norms(flat) == 0):
+        raise ValueError("init must have a non-zero norm in every group")
+    return flat / np.linalg.norm(flat)
+
+
+def simulate(
+    toy: Toy,
+    elr,
+    steps,
+    constraint: str = "total",
+    seed=0,
+    init=None,
+    record_every=1,
+) -> xr.Dataset:
+    """Run PGD on the unit sphere with fixed effective learning rate ``elr``.
+
+    Step: ``theta <- (theta - elr grad F) / |theta - elr grad F|`` (total constraint), or each group
+    projected back to its own initial radius (individual constraint).
+
+    Parameters
+    ----------
+    toy : Toy
+        From :mod:`toyregimes.toys`.
+    elr : float > 0
+        Effective (total) learning rate on the unit sphere.
+    steps : int >= 1
+        Number of PGD steps.
+    constraint : {"total", "individual"}
+    seed : int >= 0
+        Seed of the random initial point (ignored when ``init`` is given, but recorded).
+    init : array, optional
+        Initial point, ``(n, d)`` or flat; normalised to unit total norm.
+    record_every : int >= 1
+        Record diagnostics at ``t = 0, r, 2r, ... < steps``.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``(step, group)``.  Variables: ``loss`` = F(theta_t); ``sq_norm`` = r_i^2;
+        ``individual_elr`` = elr / r_i^2; ``angle`` = angle between theta_t and theta_{t+1};
+        ``eff_grad_norm`` = |grad F| |theta|; ``sharpness`` (per group) and ``total_sharpness``
+        (sphere Hessian, see :meth:`Toy.sharpness`); ``initial_state`` and ``final_state``
+        (``theta_0`` and ``theta_steps``, dims ``(group, component)``, NaN-padded for ragged
+        groups).  ``attrs`` hold every input and ``status`` (``"ok"`` or
+        ``"diverged_numerically"``, with ``diverged_at_step``).
+
+    Example: ``run = simulate(canonical([1, 2, 3]), elr=0.25, steps=2000)``.
+    """
+    toy = _check_toy(toy)
+    elr = as_positive(elr, "elr")
+    if np.ndim(elr) != 0:
+        raise ValueError("elr must be a single number (use sweep for many)")
+    steps = as_int(steps, "steps", minimum=1)
+    record_every = as_int(record_every, "record_every", minimum=1)
+    constraint = as_constraint(constraint)
+    seed = as_seed(seed)
+    theta0 = initial_point(toy, seed, init)
+
+    out = toy.kernels["pgd_run"](
+        theta0, elr, steps, record_every, constraint == "individual", toy.offsets, toy.mats
+    )
+    loss, sq, geff, angle, sharp, tsharp, final, status, fail_step = out
+    record_steps = np.arange(0, steps, record_every, dtype=np.int64)
+    attrs = {
+        "toyregimes_kind": "run",
+        "toyregimes_version": __version__,
+        "elr": elr,
+        "steps": steps,
+        "constraint": constraint,
+        "seed": seed,
+        "init": "random" if init is None else "given",
+        "record_every": record_every,
+        "toy": toy.spec_json,
+        "toy_kind": toy.kind,
+        "dims": list(toy.dims),
+        "alpha_eff": toy.alpha_eff.tolist(),
+        "random_level": toy.random_level,
+        "status": "ok" if status == kernels.STATUS_OK else "diverged_numerically",
+        "diverged_at_step": int(fail_step),
+    }
+    return xr.Dataset(
+        {
+            "loss": ("step", loss),
+            "sq_norm": (("step", "group"), sq),
+            "individual_elr": (("step", "group"), elr / sq),
+            "angle": ("step", angle),
+            "eff_grad_norm": ("step", geff),
+            "sharpness": (("step", "group"), sharp),
+            "total_sharpness": ("step", tsharp),
+            "initial_state": (("group", "component"), _padded(toy, theta0)),
+            "final_state": (("group", "component"), _padded(toy, final)),
+        },
+        coords={"step": record_steps, "group": np.arange(toy.n_groups, dtype=np.int64)},
+        attrs=attrs,
+    )
+
+
+def _padded(toy: Toy, flat: np.ndarray) -> np.ndarray:
+    """Groups as rows of an ``(n, dmax)`` array, NaN-padded where a group is shorter."""
+    out = np.full((toy.n_groups, max(toy.dims)), np.nan)
+    for i, g in enumerate(toy.split(flat)):
+        out[i, : g.size] = g
+    return out
+
+
+def state_vector(toy: Toy, padded) -> np.ndarray:
+    """Inverse of the padding used for ``initial_state``/``final_state``: the flat vector."""
+    padded = np.asarray(padded, dtype=float)
+    return np.concatenate([padded[i, :d] for i, d in enumerate(toy.dims)])
