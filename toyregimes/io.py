@@ -28,6 +28,8 @@ SCHEMAS = {
             "total_sharpness": ("step",),
             "initial_state": ("group", "component"),
             "final_state": ("group", "component"),
+            "tail_state": ("tail_step", "group", "component"),
+            "tangent_log_growth": ("step",),
         },
         ("elr", "steps", "constraint", "seed", "record_every", "toy", "status"),
     ),

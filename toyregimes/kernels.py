@@ -149,7 +149,32 @@ def _sharpness_impl(theta, offsets, mats, individual, hbuf, group_out):
     return _tangent_max_eigenvalue_jit(hbuf, u)
 
 
-def _pgd_run_impl(theta0, elr, steps, record_every, individual, offsets, mats):
+def _project_tangent(theta, offsets, individual, radii, v):
+    """Remove from ``v`` its components normal to the constraint set at ``theta`` (in place)."""
+    n = offsets.size - 1
+    if individual:
+        for i in range(n):
+            a = offsets[i]
+            b = offsets[i + 1]
+            dot = 0.0
+            for p in range(a, b):
+                dot += v[p] * theta[p]
+            dot /= radii[i] * radii[i]
+            for p in range(a, b):
+                v[p] -= dot * theta[p]
+    else:
+        dot = 0.0
+        nrm = 0.0
+        for p in range(theta.size):
+            dot += v[p] * theta[p]
+            nrm += theta[p] * theta[p]
+        for p in range(theta.size):
+            v[p] -= dot / nrm * theta[p]
+
+
+def _pgd_run_impl(
+    theta0, tangent0, elr, steps, record_every, individual, lyapunov, tail_len, offsets, mats
+):
     """Projected gradient descent on the sphere, recording diagnostics every ``record_every`` steps.
 
     Step: ``y = theta - elr * grad F(theta)``; total constraint ``theta' = y / |y|``, individual
@@ -158,8 +183,12 @@ def _pgd_run_impl(theta0, elr, steps, record_every, individual, offsets, mats):
 
     Records at ``t = 0, r, 2r, ... < steps``: loss, squared group norms, effective gradient norm
     ``|grad F| |theta|``, angle between ``theta_t`` and ``theta_{t+1}``, per-group and total
-    sphere sharpness.  A non-finite value stops the run: the remaining records are NaN and the
-    status says at which step it happened.
+    sphere sharpness, and (if ``lyapunov``) the summed log growth of a tangent vector over the
+    ``record_every`` steps starting at ``t``.  The tangent map of one step is
+    ``v -> (I - y^ y^T)(v - elr H v) / |y|`` (per group, times ``R_i``, under the individual
+    constraint), the tangent vector renormalised after each step.  The last ``tail_len`` states are
+    kept for period detection.  A non-finite value stops the run: the remaining records are NaN and
+    the status says at which step it happened.
     """
     dim = theta0.size
     n = offsets.size - 1
@@ -170,6 +199,8 @@ def _pgd_run_impl(theta0, elr, steps, record_every, individual, offsets, mats):
     angle_rec = np.full(n_rec, np.nan)
     sharp_rec = np.full((n_rec, n), np.nan)
     tsharp_rec = np.full(n_rec, np.nan)
+    growth_rec = np.full(n_rec, np.nan)
+    tail_buf = np.full((tail_len, dim), np.nan)
 
     theta = theta0.copy()
     nxt = np.empty(dim)
@@ -177,39 +208,70 @@ def _pgd_run_impl(theta0, elr, steps, record_every, individual, offsets, mats):
     hbuf = np.empty((dim, dim))
     gsharp = np.empty(n)
     radii = np.empty(n)
+    ynorm = np.empty(n)
     for i in range(n):
         radii[i] = math.sqrt(np.sum(theta[offsets[i] : offsets[i + 1]] ** 2))
+    v = tangent0.copy()
+    hv = np.empty(dim)
+    if lyapunov:
+        _project_tangent(theta, offsets, individual, radii, v)
+        v /= math.sqrt(np.sum(v * v))
 
     status = STATUS_OK
     fail_step = -1
+    growth = 0.0
     for t in range(steps):
+        if tail_len > 0:
+            tail_buf[t % tail_len, :] = theta
         loss = _loss_grad(theta, offsets, mats, grad)
         for p in range(dim):
             nxt[p] = theta[p] - elr * grad[p]
+        ok = math.isfinite(loss)
         if individual:
-            ok = math.isfinite(loss)
             for i in range(n):
-                a = offsets[i]
-                b = offsets[i + 1]
                 ny = 0.0
-                for p in range(a, b):
+                for p in range(offsets[i], offsets[i + 1]):
                     ny += nxt[p] * nxt[p]
                 ok = ok and math.isfinite(ny)
-                scale = radii[i] / math.sqrt(ny)
-                for p in range(a, b):
+                ynorm[i] = math.sqrt(ny)
+                scale = radii[i] / ynorm[i]
+                for p in range(offsets[i], offsets[i + 1]):
                     nxt[p] *= scale
         else:
             ny = 0.0
             for p in range(dim):
                 ny += nxt[p] * nxt[p]
-            ok = math.isfinite(loss) and math.isfinite(ny)
-            scale = 1.0 / math.sqrt(ny)
+            ok = ok and math.isfinite(ny)
+            ynorm[0] = math.sqrt(ny)
+            scale = 1.0 / ynorm[0]
             for p in range(dim):
                 nxt[p] *= scale
         if not ok:
             status = STATUS_NONFINITE
             fail_step = t
             break
+        if lyapunov:
+            _hessian(theta, offsets, mats, hbuf)
+            for p in range(dim):
+                acc = 0.0
+                for s in range(dim):
+                    acc += hbuf[p, s] * v[s]
+                hv[p] = v[p] - elr * acc
+            # hv = (I - elr H) v; then project onto the tangent space at the new point, y^ = nxt
+            # (up to the radius), and divide by |y| (times R_i for the individual constraint).
+            _project_tangent(nxt, offsets, individual, radii, hv)
+            if individual:
+                for i in range(n):
+                    for p in range(offsets[i], offsets[i + 1]):
+                        hv[p] *= radii[i] / ynorm[i]
+            else:
+                for p in range(dim):
+                    hv[p] /= ynorm[0]
+            vn = math.sqrt(np.sum(hv * hv))
+            growth += math.log(vn) if vn > 0.0 else -math.inf
+            if vn > 0.0:
+                for p in range(dim):
+                    v[p] = hv[p] / vn
         if t % record_every == 0:
             k = t // record_every
             loss_rec[k] = loss
@@ -231,12 +293,23 @@ def _pgd_run_impl(theta0, elr, steps, record_every, individual, offsets, mats):
             tsharp_rec[k] = _sharpness(theta, offsets, mats, individual, hbuf, gsharp)
             for i in range(n):
                 sharp_rec[k, i] = gsharp[i]
+        if lyapunov and (t % record_every == record_every - 1 or t == steps - 1):
+            growth_rec[t // record_every] = growth
+            growth = 0.0
         theta, nxt = nxt, theta
     if status != STATUS_OK:
         theta[:] = np.nan
-    return loss_rec, sq_rec, geff_rec, angle_rec, sharp_rec, tsharp_rec, theta, status, fail_step
+    # unroll the ring buffer so that row j holds theta_{steps - tail_len + j}
+    tail = np.empty_like(tail_buf)
+    for j in range(tail_len):
+        tail[j, :] = tail_buf[(steps + j) % tail_len, :]
+    return (
+        loss_rec, sq_rec, geff_rec, angle_rec, sharp_rec, tsharp_rec, growth_rec, tail, theta,
+        status, fail_step,
+    )
 
 
+_project_tangent = njit(cache=True)(_project_tangent)
 _sharpness = njit(cache=True)(_sharpness_impl)
 pgd_run = njit(cache=True)(_pgd_run_impl)
 sharpness = _sharpness

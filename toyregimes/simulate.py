@@ -9,7 +9,9 @@ from toyregimes import __version__, kernels
 from toyregimes._validate import as_constraint, as_int, as_positive, as_seed
 from toyregimes.toys import Toy
 
-__all__ = ["simulate", "initial_point"]
+__all__ = ["simulate", "initial_point", "state_vector"]
+
+TAIL_STATES = 128  # states kept at the end of a run: enough to detect periods up to 64
 
 
 def _check_toy(toy) -> Toy:
@@ -42,6 +44,7 @@ def simulate(
     seed=0,
     init=None,
     record_every=1,
+    lyapunov: bool = False,
 ) -> xr.Dataset:
     """Run PGD on the unit sphere with fixed effective learning rate ``elr``.
 
@@ -63,6 +66,10 @@ def simulate(
         Initial point, ``(n, d)`` or flat; normalised to unit total norm.
     record_every : int >= 1
         Record diagnostics at ``t = 0, r, 2r, ... < steps``.
+    lyapunov : bool
+        Also propagate a tangent vector with the exact Jacobian of the PGD step and record its
+        log growth (``tangent_log_growth``, summed over each recording interval), from which
+        :func:`toyregimes.analysis.lyapunov` computes the largest Lyapunov exponent.
 
     Returns
     -------
@@ -72,7 +79,9 @@ def simulate(
         ``eff_grad_norm`` = |grad F| |theta|; ``sharpness`` (per group) and ``total_sharpness``
         (sphere Hessian, see :meth:`Toy.sharpness`); ``initial_state`` and ``final_state``
         (``theta_0`` and ``theta_steps``, dims ``(group, component)``, NaN-padded for ragged
-        groups).  ``attrs`` hold every input and ``status`` (``"ok"`` or
+        groups); ``tail_state`` (the last ``min(steps, 128)`` states ``theta_t``, dims
+        ``(tail_step, group, component)``) for period detection; ``tangent_log_growth``
+        (NaN unless ``lyapunov``).  ``attrs`` hold every input and ``status`` (``"ok"`` or
         ``"diverged_numerically"``, with ``diverged_at_step``).
 
     Example: ``run = simulate(canonical([1, 2, 3]), elr=0.25, steps=2000)``.
@@ -85,12 +94,18 @@ def simulate(
     record_every = as_int(record_every, "record_every", minimum=1)
     constraint = as_constraint(constraint)
     seed = as_seed(seed)
+    lyapunov = bool(lyapunov)
     theta0 = initial_point(toy, seed, init)
+    # The tangent vector is drawn after the initial point from its own stream, so switching the
+    # Lyapunov estimate on never changes the trajectory.
+    tangent0 = np.random.default_rng([seed, 1]).standard_normal(toy.dim)
+    tail_len = min(steps, TAIL_STATES)
 
     out = toy.kernels["pgd_run"](
-        theta0, elr, steps, record_every, constraint == "individual", toy.offsets, toy.mats
+        theta0, tangent0, elr, steps, record_every, constraint == "individual", lyapunov,
+        tail_len, toy.offsets, toy.mats,
     )
-    loss, sq, geff, angle, sharp, tsharp, final, status, fail_step = out
+    loss, sq, geff, angle, sharp, tsharp, growth, tail, final, status, fail_step = out
     record_steps = np.arange(0, steps, record_every, dtype=np.int64)
     attrs = {
         "toyregimes_kind": "run",
@@ -101,11 +116,13 @@ def simulate(
         "seed": seed,
         "init": "random" if init is None else "given",
         "record_every": record_every,
+        "lyapunov": int(lyapunov),
         "toy": toy.spec_json,
         "toy_kind": toy.kind,
         "dims": list(toy.dims),
         "alpha_eff": toy.alpha_eff.tolist(),
         "random_level": toy.random_level,
+        "min_loss": toy.min_loss,
         "status": "ok" if status == kernels.STATUS_OK else "diverged_numerically",
         "diverged_at_step": int(fail_step),
     }
@@ -120,8 +137,17 @@ def simulate(
             "total_sharpness": ("step", tsharp),
             "initial_state": (("group", "component"), _padded(toy, theta0)),
             "final_state": (("group", "component"), _padded(toy, final)),
+            "tail_state": (
+                ("tail_step", "group", "component"),
+                np.stack([_padded(toy, row) for row in tail]),
+            ),
+            "tangent_log_growth": ("step", growth),
         },
-        coords={"step": record_steps, "group": np.arange(toy.n_groups, dtype=np.int64)},
+        coords={
+            "step": record_steps,
+            "group": np.arange(toy.n_groups, dtype=np.int64),
+            "tail_step": np.arange(steps - tail_len, steps, dtype=np.int64),
+        },
         attrs=attrs,
     )
 

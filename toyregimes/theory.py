@@ -61,7 +61,10 @@ def dimensionless_elr(alpha, elr):
 
 
 def individual_elr(elr, sq_norms):
-    """Individual ELR ``eta_i = eta / r_i^2`` of each group.  Example: ``individual_elr(0.1, [0.5, 0.5]) -> [0.2, 0.2]``."""
+    """Individual ELR ``eta_i = eta / r_i^2`` of each group.
+
+    Example: ``individual_elr(0.1, [0.5, 0.5]) -> [0.2, 0.2]``.
+    """
     return as_positive(elr, "elr") / as_positive(sq_norms, "sq_norms")
 
 
