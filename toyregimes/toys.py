@@ -320,7 +320,7 @@ def custom(
         g = grad_jit(theta)
         for p in range(theta.size):
             grad[p] = g[p]
-        return value_jit(theta)
+        return float(value_jit(theta))  # also refuses, at compile time, a value that is not a number
 
     kern = kernels.specialise(loss_grad)
     dim = sum(dims_t)

@@ -1,0 +1,126 @@
+"""Tier 1: the canonical toy against the exact theory of SPEC section 2.
+
+Expected values come from ``toyregimes.theory`` (closed forms), never from a simulation.
+"""
+
+import numpy as np
+import pytest
+
+import toyregimes as tr
+from toyregimes import theory
+
+ALPHAS = [[1.0, 2.0, 3.0], [1.0, 1.0], [0.5, 2.0, 4.0, 1.0], [3.0, 1.0], [0.3, 0.7, 1.1, 2.9, 5.0]]
+
+
+def _tail(run, n=2000):
+    return run.isel(step=slice(-n, None))
+
+
+@pytest.mark.parametrize("alpha", ALPHAS)
+@pytest.mark.parametrize("k", [0.3, 0.7, 0.95])
+def test_below_threshold_loss_goes_to_zero_and_every_c_below_one(alpha, k):
+    toy = tr.toys.canonical(alpha)
+    elr = k * theory.threshold(alpha)
+    run = tr.simulate(toy, elr=elr, steps=20_000, seed=2)
+    assert float(run.loss[-1]) < 1e-12
+    c = elr * np.asarray(alpha) / run.sq_norm.values[-1]
+    assert np.all(c < 1.0)
+    # converged: the last step barely moves
+    assert float(run.angle[-1]) < 1e-6
+
+
+@pytest.mark.parametrize("alpha", ALPHAS)
+@pytest.mark.parametrize("k", [1.05, 1.2, 1.5])
+def test_just_above_threshold_settles_on_the_coupled_two_cycle(alpha, k):
+    toy = tr.toys.canonical(alpha)
+    elr = k * theory.threshold(alpha)
+    run = tr.simulate(toy, elr=elr, steps=20_000, seed=1)
+    tail = _tail(run)
+    a = float(np.sum(alpha))
+    # four or more digits, relative to the loss scale A and to unit norms/cosines
+    assert float(tail.loss.mean()) == pytest.approx(float(theory.equilibrium_loss(alpha, elr)), abs=1e-4 * a)
+    np.testing.assert_allclose(tail.sq_norm.mean("step"), theory.equilibrium_sq_norms(alpha), atol=1e-4)
+    cos = float(np.cos(tail.angle).mean())
+    assert cos == pytest.approx(float(theory.equilibrium_cos_angle(alpha, elr)), abs=1e-4)
+    grad = float(tail.eff_grad_norm.mean())
+    assert grad == pytest.approx(float(theory.equilibrium_grad_norm(alpha, elr)), rel=1e-3)
+    label, evidence = tr.analysis.classify(run, tail=5000)
+    assert (label, evidence["period"]) == ("periodic", 2)
+
+
+@pytest.mark.parametrize("constraint", ["total", "individual"])
+def test_exact_one_step_map(constraint):
+    alpha = np.array([1.0, 2.0, 3.0])
+    toy = tr.toys.canonical(alpha)
+    for seed in range(5):
+        theta = toy.random_point(seed)
+        run = tr.simulate(toy, elr=0.37, steps=1, seed=seed, constraint=constraint)
+        th = theta.reshape(-1, 2)
+        phi = np.arctan2(th[:, 1], th[:, 0])
+        r2 = np.sum(th**2, axis=1)
+        phi_next, r2_next, s = theory.canonical_step(phi, r2, alpha, 0.37)
+        final = run.final_state.values
+        got_phi = np.arctan2(final[:, 1], final[:, 0])
+        np.testing.assert_allclose(np.angle(np.exp(1j * (got_phi - phi_next))), 0, atol=1e-12)
+        if constraint == "total":
+            np.testing.assert_allclose(np.sum(final**2, axis=1), r2_next, rtol=1e-12)
+            assert np.cos(float(run.angle[0])) == pytest.approx(1 / np.sqrt(s), rel=1e-12)
+
+
+@pytest.mark.parametrize("c", [1.3, 1.6, 2.5])
+def test_single_group_two_cycle(c):
+    toy = tr.toys.canonical([2.0])
+    run = tr.simulate(toy, elr=c / 2.0, steps=3000, seed=0)
+    final = run.final_state.values[0]
+    phi = np.arctan2(final[1], final[0])
+    # the cycle is +-phi* (mod pi)
+    folded = abs(np.angle(np.exp(2j * phi))) / 2
+    assert folded == pytest.approx(float(theory.two_cycle_angle(c)), abs=1e-10)
+    assert float(run.loss[-1]) == pytest.approx(float(theory.two_cycle_loss(2.0, c)), abs=1e-10)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_individual_constraint_limit_loss(seed):
+    # Hold the group norms so that c_i = elr alpha_i / r_i^2 takes chosen values on both sides of 1,
+    # away from c = 1 and from large c, where the single-group maps converge slowly.
+    alpha = np.array([1.0, 2.0, 3.0, 0.5])
+    c = np.array([0.5, np.sqrt(2.0), 0.3, 1.7])
+    r2 = (alpha / c) / np.sum(alpha / c)
+    elr = 1.0 / np.sum(alpha / c)
+    phi = np.random.default_rng(seed).uniform(-np.pi, np.pi, alpha.size)
+    init = np.sqrt(r2)[:, None] * np.stack([np.cos(phi), np.sin(phi)], axis=1)
+    toy = tr.toys.canonical(alpha)
+    run = tr.simulate(toy, elr=elr, steps=3000, constraint="individual", init=init)
+    np.testing.assert_allclose(elr * alpha / run.sq_norm.values[-1], c, rtol=1e-12)
+    assert float(run.loss[-1]) == pytest.approx(theory.individual_limit_loss(alpha, elr, r2), abs=1e-10)
+
+
+@pytest.mark.parametrize("c", [0.1, 0.3, 0.7, 0.9])
+def test_single_group_lyapunov_is_log_one_minus_two_c(c):
+    run = tr.simulate(tr.toys.canonical([1.0]), elr=c, steps=2000, seed=0, lyapunov=True)
+    assert tr.analysis.lyapunov(run, tail=1000) == pytest.approx(float(theory.single_group_lyapunov(c)), abs=1e-9)
+
+
+def test_converged_total_constraint_run_has_zero_exponent_from_neutral_norm_exchange():
+    run = tr.simulate(tr.toys.canonical([1.0, 2.0, 3.0]), elr=0.5 / 6, steps=5000, seed=0, lyapunov=True)
+    assert tr.analysis.lyapunov(run, tail=2000) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_chaotic_k3_statistics_match_spec_reference_loosely():
+    # SPEC: k = 3 for alpha = (1,2,3): mean F ~ 2.0 +- 0.03 (A/2 - 1/(2 elr)), std F ~ 0.6, exponent > 0.
+    alpha = [1.0, 2.0, 3.0]
+    run = tr.simulate(tr.toys.canonical(alpha), elr=0.5, steps=60_000, seed=0, lyapunov=True)
+    label, ev = tr.analysis.classify(run, tail=50_000)
+    assert label == "chaotic" and ev["lyapunov"] > 0.1
+    assert ev["mean_loss"] == pytest.approx(float(theory.equilibrium_loss(alpha, 0.5)), abs=0.015 * 6)
+    assert 0.4 < ev["std_loss"] < 0.8
+
+
+def test_theory_identities():
+    alpha = np.array([1.0, 2.0, 3.0])
+    r2 = np.array([0.2, 0.3, 0.5])
+    assert theory.harmonic_total_elr(theory.individual_elr(0.1, r2)) == pytest.approx(0.1)
+    elr = 1.5 / 6
+    # S = 1 + elr^2 |grad|^2 = k^2 on the equilibrium
+    s = 1 + elr**2 * theory.equilibrium_grad_norm(alpha, elr) ** 2
+    assert s == pytest.approx(float(theory.equilibrium_step_norm_growth(alpha, elr)))
