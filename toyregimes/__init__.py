@@ -9,8 +9,8 @@
 __version__ = "0.1.0"
 
 from toyregimes import analysis, theory, toys  # noqa: E402
-from toyregimes.io import load, save  # noqa: E402
 from toyregimes import simulate as simulate_module  # noqa: E402
+from toyregimes.io import load, save  # noqa: E402
 from toyregimes.simulate import simulate  # noqa: E402
 
 __all__ = ["analysis", "load", "save", "simulate", "simulate_module", "theory", "toys", "__version__"]
