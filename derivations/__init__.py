@@ -32,6 +32,7 @@ __all__ = [
     "negative_controls",
     "run_claim",
     "run_claims",
+    "select_claims",
 ]
 
 FAMILY_MODULES = ("scale_invariance", "elr_split", "canonical", "weight_decay")
@@ -46,7 +47,8 @@ class Result:
     ok : bool
         True when every symbolic and numeric check of the claim passed.
     method : str
-        The methods that decided, e.g. ``"simplify; numeric cross-check (theory)"``.
+        The methods that decided, e.g. ``"simplify; theory cross-check"``; for a failed claim only the methods of the
+        failing sub-checks.
     detail : str
         One line per sub-check, for the curious reader and for failures.
     """
@@ -129,6 +131,22 @@ def run_claim(claim: Claim) -> dict:
     }
 
 
+def select_claims(names: Iterable[str] | None = None, claims: Iterable[Claim] | None = None) -> list[Claim]:
+    """The Claim objects called ``names`` (all if None) from ``claims`` (default: the registry).
+
+    Validates every name before anything runs; an unknown one raises :class:`UnknownClaimError`.
+    """
+    pool = list(all_claims() if claims is None else claims)
+    if names is None:
+        return pool
+    by_name = {c.name: c for c in pool}
+    names = list(names)
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise UnknownClaimError(f"unknown claim {unknown[0]!r}; known claims: {', '.join(by_name)}")
+    return [by_name[n] for n in names]
+
+
 def run_claims(names: Iterable[str] | None = None, claims: Iterable[Claim] | None = None) -> list[dict]:
     """Run claims and return one dict per claim.
 
@@ -146,14 +164,4 @@ def run_claims(names: Iterable[str] | None = None, claims: Iterable[Claim] | Non
 
     Example: ``run_claims(["elr_harmonic_sum"])[0]["status"] == "passed"``.
     """
-    pool = list(all_claims() if claims is None else claims)
-    if names is not None:
-        by_name = {c.name: c for c in pool}
-        names = list(names)
-        unknown = [n for n in names if n not in by_name]
-        if unknown:
-            raise UnknownClaimError(
-                f"unknown claim {unknown[0]!r}; known claims: {', '.join(by_name)}"
-            )
-        pool = [by_name[n] for n in names]
-    return [run_claim(c) for c in pool]
+    return [run_claim(c) for c in select_claims(names, claims)]

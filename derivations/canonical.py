@@ -19,8 +19,8 @@ from derivations._common import canonical_group, rng_for
 from derivations.equality import DPS, Checks
 
 FAMILY = "canonical toy"
-SIM = "simulation cross-check (toyregimes.simulate)"
-HP = f"high-precision numeric linearisation (mpmath, {DPS} digits)"
+SIM = "simulation cross-check"
+HP = f"high-precision linearisation (mpmath, {DPS} digits)"
 
 phi, r, eta, c = sp.symbols("phi r eta c", positive=True)
 k = sp.Symbol("k", positive=True)
@@ -77,9 +77,9 @@ def _step_map() -> Checks:
         worst_state = max(worst_state, float(np.max(np.abs(pred - run.final_state.values))))
         worst_cos = max(worst_cos, abs(np.cos(run.angle.values[0]) - 1 / np.sqrt(S)))
     chk.close("theory.canonical_step == one simulate step (state)", worst_state, 0.0, 1e-12,
-              "numeric cross-check (toyregimes.theory vs simulate)")
+              "theory vs simulation cross-check")
     chk.close("cos angle of the step == 1/sqrt(S)", worst_cos, 0.0, 1e-12,
-              "numeric cross-check (toyregimes.theory vs simulate)")
+              "theory vs simulation cross-check")
     return chk
 
 
@@ -315,7 +315,7 @@ def _eigenvalues() -> Checks:
                               for e in np.eye(x0.size)])
         sym = np.array(fj(*[float(sp.N(pts[0][s])) for s in (*var, *al, k)]).tolist(), dtype=float)
         chk.close(f"n = {ng}: symbolic Jacobian == finite differences of theory.canonical_step",
-                  fd, sym, 1e-7, "numeric cross-check (finite differences of toyregimes.theory)")
+                  fd, sym, 1e-7, "finite differences of theory")
     return chk
 
 

@@ -15,7 +15,7 @@ from derivations._common import rng_for
 from derivations.equality import Checks
 
 FAMILY = "total vs individual ELR"
-SIM = "simulation cross-check (toyregimes.simulate)"
+SIM = "simulation cross-check"
 
 i = sp.Symbol("i", integer=True, positive=True)
 n = sp.Symbol("n", integer=True, positive=True)
@@ -82,7 +82,7 @@ def threshold_exists_checks(threshold_of) -> Checks:
         c = tr.theory.individual_elr(0.999 * thr, alpha / alpha.sum()) * alpha
         ok_all &= bool(np.all(c < 1) and abs(tr.theory.threshold(alpha) - thr) <= 1e-14 * thr)
     chk.record("theory.threshold(alpha) equals the derived threshold; split stable just below it",
-               ok_all, "numeric cross-check (toyregimes.theory)")
+               ok_all, "theory cross-check")
     # Dynamics: below threshold PGD from a random start settles at a minimum with every c_i < 1.
     alpha = np.array([1.0, 2.0, 3.0])
     e = 0.9 * float(threshold_of(sp.Float(alpha.sum())))
@@ -126,7 +126,7 @@ def _every_split() -> Checks:
         worst_gap = min(worst_gap, float(np.min(worst)) - k)
         ok_all &= worst_gap >= -1e-12
     chk.record("above threshold every random split has max_i eta_i alpha_i >= eta A > 1", ok_all,
-               "numeric cross-check (toyregimes.theory)", f"min (max_i eta_i alpha_i - eta A) = {worst_gap:.2e}")
+               "theory cross-check", f"min (max_i eta_i alpha_i - eta A) = {worst_gap:.2e}")
     return chk
 
 

@@ -31,7 +31,7 @@ __all__ = [
 DPS = 40
 SIMPLIFY = "simplify"
 POINTS = f"random high-precision points (mpmath, {DPS} digits)"
-THEORY = "numeric cross-check (toyregimes.theory)"
+THEORY = "theory cross-check"
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,7 @@ def check_equal(
             worst = max(worst, err)
             if err > tol:
                 where = ", ".join(f"{s}={mpmath.nstr(v, 8)}" for s, v in zip(syms, vals, strict=True))
+                where = where or "(no free symbols)"
                 return EqualityResult(False, POINTS, f"differ by {mpmath.nstr(err, 5)} at {where}")
             done += 1
     return EqualityResult(True, POINTS, f"{points} points agree, worst relative error "
@@ -200,11 +201,16 @@ class Checks:
         return self.record(label, ok, method, f"max error {err:.2e} (tol {tol:.0e})")
 
     def result(self) -> Result:
-        """All sub-checks passed?  ``method`` lists the distinct deciding methods, in order."""
+        """All sub-checks passed?  ``method`` lists the distinct deciding methods, in order.
+
+        When a claim fails, ``method`` lists only the methods of the failing sub-checks.
+        """
+        ok = bool(self.items) and all(ok for ok, _, _ in self.items)
+        # For a failure, the methods that decided are those of the failing sub-checks.
+        deciding = self.items if ok else [it for it in self.items if not it[0]]
         methods: list[str] = []
-        for _, m, _ in self.items:
+        for _, m, _ in deciding:
             if m not in methods:
                 methods.append(m)
-        ok = bool(self.items) and all(ok for ok, _, _ in self.items)
         lines = [f"[{'ok' if ok_ else 'FAIL'}] {label} ({m})" for ok_, m, label in self.items]
         return Result(ok=ok, method="; ".join(methods), detail="\n".join(lines))

@@ -17,8 +17,8 @@ from derivations.equality import Checks
 from toyregimes.simulate import state_vector
 
 FAMILY = "scale invariance"
-TOYS = "numeric cross-check (toyregimes.toys)"
-SIM = "simulation cross-check (toyregimes.simulate)"
+TOYS = "toys cross-check"
+SIM = "simulation cross-check"
 
 
 def _toys():

@@ -1,0 +1,27 @@
+"""Negative controls: deliberately wrong variants of three real claims.
+
+Each reuses the *same* derivation code as the real claim with one formula changed, so a checker
+that passes them would be broken.  They are not in the default registry; the tests assert that
+every one of them is reported ``failed``.
+"""
+
+from __future__ import annotations
+
+from derivations import Claim
+from derivations.canonical import equilibrium_checks
+from derivations.elr_split import threshold_exists_checks
+from derivations.weight_decay import sgd_equilibrium_checks
+
+FAMILY = "negative control"
+
+NEGATIVE_CONTROLS = [
+    Claim("wrong_threshold_2_over_A", FAMILY,
+          "WRONG: the convergence threshold is 2/sum(alpha) (true: 1/sum(alpha)).",
+          lambda: threshold_exists_checks(lambda a: 2 / a).result()),
+    Claim("wrong_equilibrium_loss_sign", FAMILY,
+          "WRONG: F_eq = A/2 + 1/(2 eta) (true: A/2 - 1/(2 eta)).",
+          lambda: equilibrium_checks(lambda a, e: a / 2 + 1 / (2 * e)).result()),
+    Claim("wrong_sgd_cos_2gamma", FAMILY,
+          "WRONG: cos theta* = 1 - 2 eta lambda at the SGD equilibrium (true: 1 - eta lambda).",
+          lambda: sgd_equilibrium_checks(lambda e, lam: 1 - 2 * e * lam).result()),
+]
