@@ -135,7 +135,7 @@ def two_cycle_checks(loss_of) -> Checks:
              sp.factor((-4 * (c**2 - 1) / c**4).subs(c, 1 + s)).is_negative)
     chk.equal("loss on the cycle alpha sin^2 phi* matches the claimed loss",
               alpha * sp.sin(star) ** 2, loss_of(alpha, c), ABOVE)
-    chk.equal("norm growth before projection 1 + c^2 sin^2 2phi* = c^2",
+    chk.equal("squared-norm growth before projection 1 + c^2 sin^2 2phi* = c^2",
               1 + c**2 * sp.sin(2 * star) ** 2, c**2, ABOVE)
     cs = np.array([1.1, 1.6, 2.5, 7.0])
     chk.close("theory.two_cycle_angle: cos 2phi* = 1/c", np.cos(2 * tr.theory.two_cycle_angle(cs)),
@@ -382,7 +382,8 @@ CLAIMS = [
           lambda: _min_max_stability().result()),
     Claim("two_cycle", FAMILY,
           "For c > 1 a single group has the 2-cycle +-phi* with cos 2phi* = 1/c, multiplier "
-          "(1 - 2/c^2)^2, loss alpha (1 - 1/c)/2 and norm growth c^2 per step.",
+          "(1 - 2/c^2)^2, loss alpha (1 - 1/c)/2; before projection the squared norm grows by c^2 "
+          "per step (the norm by c).",
           lambda: two_cycle_checks(_true_two_cycle_loss).result()),
     Claim("coupled_equilibrium", FAMILY,
           "For k = eta A > 1 the coupled system has a period-2 orbit with c_i = k, "
