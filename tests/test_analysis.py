@@ -34,7 +34,9 @@ def test_classify_stats_criteria():
     assert analysis.classify_stats(**{**near_random, "mean_cos_angle": 0.5}, period=0, lyapunov=0.1) == "chaotic"
 
 
-@pytest.mark.parametrize(("k", "label"), [(0.5, "convergence"), (0.99, "convergence"), (1.2, "periodic"), (3.0, "chaotic")])
+@pytest.mark.parametrize(
+    ("k", "label"), [(0.5, "convergence"), (0.99, "convergence"), (1.2, "periodic"), (3.0, "chaotic")]
+)
 def test_classify_canonical_runs(k, label):
     run = tr.simulate(tr.toys.canonical([1, 2, 3]), elr=k / 6, steps=20_000, seed=0, lyapunov=True)
     got, evidence = tr.analysis.classify(run, tail=5000)

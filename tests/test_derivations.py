@@ -134,14 +134,10 @@ def test_unknown_claim_exits_2_with_one_line():
 
 
 def test_toyregimes_verify_cli():
-    """``toyregimes verify`` delegates to derivations (skipped until the subcommand exists)."""
-    from toyregimes import cli
-
+    """``toyregimes verify`` delegates to derivations."""
     proc = subprocess.run([sys.executable, "-c", "import sys; from toyregimes.cli import main; "
                            "sys.exit(main(sys.argv[1:]))", "verify", "--claim", CHEAP, "--json"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
-    if proc.returncode == 2 and "verify" in proc.stderr and "invalid choice" in proc.stderr:
-        pytest.skip(f"{cli.__name__} has no verify subcommand yet")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["claims"][0]["status"] == "passed"
 

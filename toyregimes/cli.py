@@ -94,6 +94,25 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _add_verify(sub) -> None:
+    p = sub.add_parser(
+        "verify",
+        help="prove the threshold and regime claims with sympy (derivations/)",
+        description="Run the symbolic derivations with their numeric cross-checks and print a table "
+        "(claim, statement, method, status, seconds). Exit status 1 if any claim fails.",
+        epilog="example: toyregimes verify --claim coupled_equilibrium --json",
+    )
+    p.add_argument("--claim", action="append", help="run only this claim (repeatable)")
+    p.add_argument("--json", action="store_true", help='print {"claims": [...]} instead of a table')
+    p.set_defaults(handler=_cmd_verify)
+
+
+def _cmd_verify(args) -> int:
+    from derivations.report import verify
+
+    return verify(args.claim, as_json=args.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="toyregimes",
@@ -105,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"toyregimes {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_run(sub)
+    _add_verify(sub)
     return parser
 
 
