@@ -52,7 +52,7 @@ def group_radii(x0, y0):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def detect_period_rows(states, tol, rtol, max_period):
     """:func:`toyregimes.analysis.detect_period` for one trajectory, rows = consecutive states.
 
@@ -92,7 +92,7 @@ def detect_period_rows(states, tol, rtol, max_period):
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _run_block(
     x, y, vx, vy, elr, alpha, steps, tail, individual, lyapunov, n_states, radii,
     out_stats, out_sq, out_r2min, out_r2max, out_lyap, out_buf,
@@ -308,7 +308,7 @@ def _run_block(
                 ang[j] += 2.0 * math.asin(min(1.0, 0.5 * math.sqrt(ssum[j])))
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def canonical_sweep(
     x0, y0, v0x, v0y, elr, alpha, steps, tail, individual, lyapunov, n_states, max_period,
     period_tol, period_rtol, block, record_states,
