@@ -1,0 +1,126 @@
+"""Slow numpy twin of :func:`toyregimes.batched.canonical_sweep`, vectorised over trajectories.
+
+Used by the tests (kernel == twin) and by ``benchmarks/bench_sweep.py`` as the numpy baseline.  The
+trajectory update performs the same IEEE operations in the same order as the kernel, so states and
+sequential tail sums agree bit for bit; the tangent map is written as an explicit 2x2 Hessian per
+group (different algebra from the kernel's closed-form product), and periods come from
+:func:`toyregimes.analysis.detect_period` itself, so those parts are an independent check.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from toyregimes import analysis
+
+
+def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False, lyapunov=True,
+                    n_states=128, max_period=64, period_tol=1e-3, period_rtol=0.05, periods=True):
+    """Same inputs and statistics as the kernel; returns a dict of arrays.
+
+    ``periods=False`` skips period detection (the benchmark times the stepping only).
+    """
+    x, y = x0.copy(), y0.copy()
+    vx, vy = v0x.copy(), v0y.copy()
+    n, m = x.shape
+    alpha = np.asarray(alpha, dtype=float)[:, None]
+    radii = np.sqrt(x * x + y * y)
+    t0 = steps - tail
+    s1 = np.zeros(m)
+    s2 = np.zeros(m)
+    kk = np.zeros(m)
+    cs = np.zeros(m)
+    ang = np.zeros(m)
+    sq = np.zeros((n, m))
+    r2min = np.full((n, m), np.inf)
+    r2max = np.full((n, m), -np.inf)
+    chk = np.zeros(m)
+    logs = np.zeros(m)
+    states = np.empty((n_states, 2 * n, m))
+    with np.errstate(all="ignore"):
+        for t in range(steps):
+            if t >= steps - n_states:
+                states[t - (steps - n_states), 0::2] = x
+                states[t - (steps - n_states), 1::2] = y
+            ox, oy = x.copy(), y.copy()
+            r2 = x * x + y * y
+            ay = alpha * y
+            f = (y * ay) / r2
+            sc = 2.0 / r2
+            g0 = sc * (0.0 - f * x)
+            g1 = sc * (ay - f * y)
+            nx = x - elr * g0
+            ny = y - elr * g1
+            loss = np.zeros(m)
+            for i in range(n):
+                loss = loss + f[i]
+            if lyapunov:
+                # explicit Euclidean Hessian of alpha y^2 / r^2 per group, then (I - elr H) v
+                h00 = sc * ((0.0 - f) - 2 * x * g0)
+                h01 = sc * (0.0 - (x * g1 + g0 * y))
+                h11 = sc * ((alpha - f) - 2 * y * g1)
+                wx = vx - elr * (h00 * vx + h01 * vy)
+                wy = vy - elr * (h01 * vx + h11 * vy)
+            if individual:
+                q = (0.0 + nx * nx) + ny * ny
+                chk = chk + q.sum(axis=0)
+                s = radii / np.sqrt(q)
+                x, y = nx * s, ny * s
+            else:
+                ssum = np.zeros(m)
+                for i in range(n):
+                    ssum = (ssum + nx[i] * nx[i]) + ny[i] * ny[i]
+                chk = chk + ssum
+                s = np.broadcast_to(1.0 / np.sqrt(ssum), (n, m))
+                x, y = nx * s, ny * s
+            chk = chk + loss
+            if lyapunov:
+                if individual:
+                    d = (wx * x + wy * y) / (radii * radii)
+                else:
+                    d = (wx * x + wy * y).sum(axis=0)
+                wx = (wx - d * x) * s
+                wy = (wy - d * y) * s
+                vn = np.sqrt((wx * wx + wy * wy).sum(axis=0))
+                vx, vy = wx / vn, wy / vn
+                if t >= t0:
+                    logs = logs + np.log(vn)
+            if t >= t0:
+                if t == t0:
+                    kk = loss.copy()
+                dl = loss - kk
+                s1 = s1 + dl
+                s2 = s2 + dl * dl
+                r2o = ox * ox + oy * oy
+                sq = sq + r2o
+                r2min = np.minimum(r2min, r2o)
+                r2max = np.maximum(r2max, r2o)
+                d2 = np.zeros(m)
+                for i in range(n):
+                    d2 = (d2 + (x[i] - ox[i]) ** 2) + (y[i] - oy[i]) ** 2
+                cs = cs + (1.0 - 0.5 * d2)
+                ang = ang + 2.0 * np.arcsin(np.minimum(1.0, 0.5 * np.sqrt(d2)))
+    ok = np.isfinite(chk)
+    mean1 = s1 / tail
+    out = {
+        "mean_loss": kk + mean1,
+        "std_loss": np.sqrt(np.maximum(0.0, s2 / tail - mean1 * mean1)),
+        "mean_cos_angle": cs / tail,
+        "mean_angle": ang / tail,
+        "mean_sq_norm": sq / tail,
+        "min_r2": r2min,
+        "max_r2": r2max,
+        "lyapunov": logs / tail if lyapunov else np.full(m, np.nan),
+        "status": (~ok).astype(np.int64),
+        "final_x": np.where(ok, x, np.nan),
+        "final_y": np.where(ok, y, np.nan),
+        "states": np.moveaxis(states, 2, 0),
+    }
+    for key in ("mean_loss", "std_loss", "mean_cos_angle", "mean_angle", "lyapunov"):
+        out[key] = np.where(ok, out[key], np.nan)
+    if periods:
+        out["period"] = np.array([
+            analysis.detect_period(out["states"][j], period_tol, period_rtol, max_period) if ok[j] else 0
+            for j in range(m)
+        ])
+    return out
