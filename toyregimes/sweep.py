@@ -33,7 +33,7 @@ SWEEP_VARIABLES = {
     "mean_loss": ("elr", "seed"),
     "std_loss": ("elr", "seed"),
     "mean_cos_angle": ("elr", "seed"),
-    "mean_angle": ("elr", "seed"),
+    "mean_step": ("elr", "seed"),
     "mean_sq_norm": ("elr", "seed", "group"),
     "min_c": ("elr", "seed"),
     "max_c": ("elr", "seed"),
@@ -164,9 +164,10 @@ def sweep(
     -------
     xarray.Dataset
         Dims ``(elr, seed, group)``, coordinate ``k = elr * sum(alpha_eff)`` along ``elr``.
-        ``mean_loss``, ``std_loss`` (population), ``mean_cos_angle``, ``mean_angle`` and
-        ``mean_sq_norm`` (per group) over the tail; ``min_c``/``max_c``: extremes over the tail and
-        the groups of ``c_i = elr * alpha_eff_i / r_i^2``; ``lyapunov`` (NaN unless computed);
+        ``mean_loss``, ``std_loss`` (population), ``mean_cos_angle``, ``mean_step`` (chord
+        ``|theta_{t+1} - theta_t|``) and ``mean_sq_norm`` (per group) over the tail;
+        ``min_c``/``max_c``: extremes over the tail and the groups of ``c_i = elr * alpha_eff_i / r_i^2``;
+        ``lyapunov`` (NaN unless computed);
         ``period`` (``analysis.detect_period`` of the last ``2 * max_period`` states, 0 = none);
         ``status`` (``"ok"`` / ``"diverged_numerically"``); ``regime`` from
         :func:`toyregimes.analysis.classify_stats`.  ``attrs`` hold every input.
@@ -212,7 +213,7 @@ def sweep(
     # point p = (j, s) with j = p // n_s: seed fastest, so a chunk holds whole elr rows
     res = {
         "mean_loss": np.empty(n_pts), "std_loss": np.empty(n_pts), "mean_cos_angle": np.empty(n_pts),
-        "mean_angle": np.empty(n_pts), "mean_sq_norm": np.empty((n_pts, n_g)),
+        "mean_step": np.empty(n_pts), "mean_sq_norm": np.empty((n_pts, n_g)),
         "min_r2": np.empty((n_pts, n_g)), "max_r2": np.empty((n_pts, n_g)), "lyapunov": np.empty(n_pts),
         "period": np.empty(n_pts, dtype=np.int64), "status": np.empty(n_pts, dtype=np.int64),
     }
@@ -239,7 +240,7 @@ def sweep(
                     states[lo:hi] = st
                     final[lo:hi, 0::2] = fx.T
                     final[lo:hi, 1::2] = fy.T
-                chunk = dict(mean_loss=ml, std_loss=sl, mean_cos_angle=mc, mean_angle=ma,
+                chunk = dict(mean_loss=ml, std_loss=sl, mean_cos_angle=mc, mean_step=ma,
                              mean_sq_norm=msq.T, min_r2=r2lo.T, max_r2=r2hi.T, lyapunov=ly,
                              period=per, status=stat)
             else:
@@ -250,8 +251,9 @@ def sweep(
             bar.update(hi - lo)
 
     ok = res["status"] == batched.STATUS_OK
-    # Period 1 with a non-negligible mean angular update is not a fixed point (as analysis.summary).
-    res["period"][(res["period"] == 1) & ~(res["mean_angle"] < opts["period_tol"])] = 0
+    # Period 1 with a non-negligible mean move is not a fixed point (analysis.summary's rule, with the
+    # chord |theta_{t+1} - theta_t| for the angle: they differ by a factor 1 + O(angle^2)).
+    res["period"][(res["period"] == 1) & ~(res["mean_step"] < opts["period_tol"])] = 0
     res["period"][~ok] = 0
     elr_pt = elr[np.arange(n_pts) // n_s]
     a_eff = np.asarray(toy.alpha_eff, dtype=float)
@@ -277,7 +279,7 @@ def sweep(
         "mean_loss": (("elr", "seed"), res["mean_loss"].reshape(shape)),
         "std_loss": (("elr", "seed"), res["std_loss"].reshape(shape)),
         "mean_cos_angle": (("elr", "seed"), res["mean_cos_angle"].reshape(shape)),
-        "mean_angle": (("elr", "seed"), res["mean_angle"].reshape(shape)),
+        "mean_step": (("elr", "seed"), res["mean_step"].reshape(shape)),
         "mean_sq_norm": (("elr", "seed", "group"), res["mean_sq_norm"].reshape(*shape, n_g)),
         "min_c": (("elr", "seed"), min_c.reshape(shape)),
         "max_c": (("elr", "seed"), max_c.reshape(shape)),
@@ -328,7 +330,7 @@ def _generic_chunk(toy, e, th, tv, steps, tail, individual, lyapunov, n_states, 
     m = e.size
     out = {
         "mean_loss": np.full(m, np.nan), "std_loss": np.full(m, np.nan), "mean_cos_angle": np.full(m, np.nan),
-        "mean_angle": np.full(m, np.nan), "mean_sq_norm": np.full((m, toy.n_groups), np.nan),
+        "mean_step": np.full(m, np.nan), "mean_sq_norm": np.full((m, toy.n_groups), np.nan),
         "min_r2": np.full((m, toy.n_groups), np.nan), "max_r2": np.full((m, toy.n_groups), np.nan),
         "lyapunov": np.full(m, np.nan), "period": np.zeros(m, dtype=np.int64),
         "status": np.zeros(m, dtype=np.int64),
@@ -349,7 +351,7 @@ def _generic_chunk(toy, e, th, tv, steps, tail, individual, lyapunov, n_states, 
         out["mean_loss"][c] = loss[w].mean()
         out["std_loss"][c] = loss[w].std()
         out["mean_cos_angle"][c] = np.cos(angle[w]).mean()
-        out["mean_angle"][c] = angle[w].mean()
+        out["mean_step"][c] = (2.0 * np.sin(0.5 * angle[w])).mean()
         out["mean_sq_norm"][c] = sq[w].mean(axis=0)
         out["min_r2"][c] = sq[w].min(axis=0)
         out["max_r2"][c] = sq[w].max(axis=0)
