@@ -61,3 +61,17 @@ def test_lyapunov_uses_only_the_tail_and_handles_record_every():
     c = 0.3
     run = tr.simulate(toy, elr=c, steps=1000, seed=0, lyapunov=True, record_every=7)
     assert tr.analysis.lyapunov(run, tail=500) == pytest.approx(np.log(abs(1 - 2 * c)), abs=1e-9)
+
+
+def test_signed_score_is_continuous_across_the_threshold_and_matches_theory():
+    alpha = [1.0, 2.0, 3.0]
+    scores = {}
+    for k in (0.5, 0.97, 1.05, 1.5):
+        run = tr.simulate(tr.toys.canonical(alpha), elr=k / 6, steps=20_000, seed=0)
+        scores[k] = tr.analysis.summary(run, tail=5000)["score"]
+    assert -1 < scores[0.5] < scores[0.97] < 0 < scores[1.05] < scores[1.5] < 1
+    # above threshold: the fraction of the random level, 1 - 1/k on the equilibrium
+    for k in (1.05, 1.5):
+        assert scores[k] == pytest.approx(1 - 1 / k, abs=1e-4)
+    # below: minus the stability margin, and near 0 close to the threshold
+    assert abs(scores[0.97]) < 0.1

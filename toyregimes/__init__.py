@@ -11,6 +11,21 @@ __version__ = "0.1.0"
 from toyregimes import analysis, theory, toys  # noqa: E402
 from toyregimes import simulate as simulate_module  # noqa: E402
 from toyregimes.io import load, save  # noqa: E402
+from toyregimes.orbits import orbit_diagram  # noqa: E402
 from toyregimes.simulate import simulate  # noqa: E402
+from toyregimes.sweep import canonical_alpha, sweep, sweep_grid  # noqa: E402
 
-__all__ = ["analysis", "load", "save", "simulate", "simulate_module", "theory", "toys", "__version__"]
+__all__ = [
+    "analysis",
+    "canonical_alpha",
+    "load",
+    "orbit_diagram",
+    "save",
+    "simulate",
+    "simulate_module",
+    "sweep",
+    "sweep_grid",
+    "theory",
+    "toys",
+    "__version__",
+]

@@ -39,6 +39,7 @@ __all__ = [
     "summary",
     "classify",
     "classify_stats",
+    "signed_score",
 ]
 
 REGIMES = (
@@ -179,12 +180,37 @@ def classify_stats(
     return "chaotic" if lyapunov > chaos_tol else "quasi_periodic"
 
 
+def signed_score(*, mean_loss, period, max_c, random_level, min_loss=0.0):
+    """A signed, continuous regime score in ``[-1, 1]``: side of the boundary and distance from it.
+
+    * Converged runs (``period == 1``) score ``-(1 - max_c)``, minus the stability margin of the
+      minimum reached (``max_c = max_i elr * alpha_i / r_i^2``, stable iff < 1): near -1 deep in
+      the convergent regime, approaching 0 from below as ``k -> 1`` (the flattest minima).
+    * Every other run scores ``(mean_loss - min_loss) / (random_level - min_loss)``, the fraction
+      of the way to the random-direction level: ``1 - 1/k`` on the canonical equilibrium, rising
+      through the chaotic regime towards 1 (divergence).
+
+    So the score is continuous across ``k = 1`` on the canonical toy, and a map coloured by it with
+    a diverging colormap centred at 0 shows both the boundary and how far each point is from it.
+    Works elementwise on arrays.  Example: ``signed_score(mean_loss=1.0, period=2, max_c=1.5,
+    random_level=3.0) == 1/3``.
+    """
+    mean_loss = np.asarray(mean_loss, dtype=float)
+    span = np.asarray(random_level, dtype=float) - np.asarray(min_loss, dtype=float)
+    above = (mean_loss - min_loss) / span
+    below = -(1.0 - np.clip(np.asarray(max_c, dtype=float), 0.0, 1.0))
+    out = np.where(np.asarray(period) == 1, below, np.clip(above, 0.0, 1.0))
+    out = np.where(np.isfinite(mean_loss), out, np.nan)
+    return out if out.ndim else float(out)
+
+
 def summary(run: xr.Dataset, tail=None, **criteria) -> dict:
     """Tail statistics of a run, as a JSON-ready dict.
 
     Keys: ``mean_loss``, ``std_loss``, ``mean_cos_angle``, ``mean_sq_norm`` (list),
     ``final_sq_norm`` (list), ``period`` (0 if none), ``lyapunov`` (None unless recorded),
-    ``regime``, ``status``.
+    ``max_c`` (largest ``elr alpha_i / r_i^2`` over the tail; None for custom toys), ``score``
+    (:func:`signed_score`), ``regime``, ``status``.
     """
     run = _check_run(run)
     unknown = set(criteria) - set(DEFAULTS)
@@ -213,6 +239,20 @@ def summary(run: xr.Dataset, tail=None, **criteria) -> dict:
         "lyapunov": None if np.isnan(lyap) else lyap,
         "status": run.attrs["status"],
     }
+    alpha = np.asarray(run.attrs["alpha_eff"], dtype=float).reshape(-1)
+    c = float(run.attrs["elr"]) * alpha / window.sq_norm.values
+    stats["max_c"] = float(np.max(c)) if np.all(np.isfinite(alpha)) and c.size else None
+    stats["score"] = (
+        None
+        if stats["max_c"] is None
+        else signed_score(
+            mean_loss=stats["mean_loss"],
+            period=period,
+            max_c=stats["max_c"],
+            random_level=float(run.attrs["random_level"]),
+            min_loss=_known(run.attrs.get("min_loss"), 0.0),
+        )
+    )
     stats["regime"] = classify_stats(
         status=stats["status"],
         mean_loss=stats["mean_loss"],

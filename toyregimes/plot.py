@@ -10,7 +10,40 @@ import json
 import numpy as np
 import xarray as xr
 
-__all__ = ["plot_run", "save_figure"]
+__all__ = [
+    "REGIME_COLORS",
+    "toy_label",
+    "plot_run",
+    "plot_phase_diagram",
+    "plot_regime_map",
+    "plot_orbit_diagram",
+    "plot_individual_elrs",
+    "plot_constraints",
+    "save_figure",
+]
+
+REGIME_COLORS = {
+    "convergence": "#4C72B0",
+    "periodic": "#55A868",
+    "quasi_periodic": "#8C8C8C",
+    "aperiodic": "#CCB974",
+    "chaotic": "#DD8452",
+    "divergence": "#C44E52",
+    "diverged_numerically": "#000000",
+}
+
+
+def toy_label(spec_json: str) -> str:
+    """Short human label of a toy spec, e.g. ``canonical toy, α = (1, 2, 3)``."""
+    spec = json.loads(spec_json)
+    if isinstance(spec, list):
+        return f"{len(spec)} toys"
+    if spec.get("kind") == "canonical":
+        return "canonical toy, α = (" + ", ".join(f"{a:g}" for a in spec["alpha"]) + ")"
+    if spec.get("kind") == "rayleigh":
+        dims = [len(s) for s in spec["spectra"]]
+        return f"Rayleigh toy, group dims {dims}" + (" (rotated)" if spec.get("rotate") else "")
+    return f"{spec.get('kind', 'custom')} toy"
 
 
 def _canonical_alpha(ds: xr.Dataset):
@@ -52,7 +85,7 @@ def plot_run(run: xr.Dataset, fig=None):
     ax.legend(loc="upper right", fontsize="small")
     k = elr * np.nansum(alpha)
     ax.set_title(
-        f"{run.attrs['toy_kind']} toy, elr = {elr:.4g} (k = elr·Σα = {k:.3g}), "
+        f"{toy_label(run.attrs['toy'])}, elr = {elr:.4g} (k = elr·Σα = {k:.3g}), "
         f"{run.attrs['constraint']} constraint, seed {run.attrs['seed']}",
         fontsize="medium",
     )
@@ -85,3 +118,202 @@ def save_figure(fig, path) -> None:
 
     fig.savefig(path, dpi=150)
     plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- regime maps
+def _k(ds: xr.Dataset) -> np.ndarray:
+    if "k" in ds.coords:
+        return ds["k"].values
+    return ds["elr"].values * float(np.nansum(ds.attrs["alpha_eff"]))
+
+
+def _majority(labels: np.ndarray) -> np.ndarray:
+    """Most frequent label along the last axis (ties: the first in REGIME_COLORS order)."""
+    order = list(REGIME_COLORS)
+    counts = np.stack([(labels == name).sum(axis=-1) for name in order], axis=-1)
+    return np.array(order, dtype=object)[np.argmax(counts, axis=-1)]
+
+
+def _shade_regimes(ax, k: np.ndarray, labels: np.ndarray) -> None:
+    """Background bands coloured by the majority regime of each k (edges at geometric midpoints)."""
+    edges = np.sqrt(k[1:] * k[:-1])
+    lo = np.concatenate([[k[0]], edges])
+    hi = np.concatenate([edges, [k[-1]]])
+    for a, b, name in zip(lo, hi, labels, strict=True):
+        ax.axvspan(a, b, color=REGIME_COLORS[name], alpha=0.18, lw=0)
+
+
+def _regime_legend(fig, labels) -> None:
+    from matplotlib.patches import Patch
+
+    present = [n for n in REGIME_COLORS if n in set(labels)]
+    handles = [Patch(color=REGIME_COLORS[n], alpha=0.5, label=n.replace("_", " ")) for n in present]
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize="small", frameon=False)
+
+
+def plot_phase_diagram(ds: xr.Dataset, fig=None):
+    """1-D phase diagram of a sweep over ``k = elr * sum(alpha)`` (log axis).
+
+    Panels: time-averaged loss ``F / (A/2)`` with the theory curve ``max(0, 1 - 1/k)``; std of F;
+    largest Lyapunov exponent; mean cos-angle with ``min(1, 1/k)``.  One dot per (k, seed); the
+    background is shaded by the majority regime label at each k.  Returns the figure.
+
+    Example: ``plot_phase_diagram(sweep(canonical([1, 2, 3]), k=np.geomspace(.1, 100, 400)))``.
+    """
+    import matplotlib.pyplot as plt
+
+    if fig is None:
+        fig = plt.figure(figsize=(7.5, 8.5), layout="constrained")
+    axes = fig.subplots(4, 1, sharex=True)
+    k = _k(ds)
+    half = float(ds.attrs["random_level"]) - float(ds.attrs.get("min_loss", 0.0))
+    labels = _majority(ds["regime"].values)
+    kk = np.repeat(k[:, None], ds.sizes["seed"], axis=1)
+    theory_k = np.geomspace(k.min(), k.max(), 800)
+    dot = {"s": 3, "color": "k", "alpha": 0.5, "lw": 0, "rasterized": True}
+    total = ds.attrs["constraint"] == "total"
+
+    panels = [
+        (ds["mean_loss"].values / half, "mean F / random level", np.clip(1 - 1 / theory_k, 0, None)),
+        (ds["std_loss"].values / half, "std F / random level", None),
+        (ds["lyapunov"].values, "largest Lyapunov exp.", None),
+        (ds["mean_cos_angle"].values, "mean cos ∠(θ_t, θ_t+1)", np.minimum(1, 1 / theory_k)),
+    ]
+    for ax, (values, label, theory) in zip(axes, panels, strict=True):
+        _shade_regimes(ax, k, labels)
+        ax.scatter(kk.ravel(), values.ravel(), **dot)
+        if theory is not None and total:
+            ax.plot(theory_k, theory, color="C3", lw=1.2, label="theory (equilibrium)")
+            ax.legend(loc="best", fontsize="small")
+        ax.axvline(1.0, color="0.3", ls=":", lw=1)
+        ax.set_ylabel(label)
+    axes[2].axhline(0, color="0.3", lw=0.8)
+    axes[-1].set_xscale("log")
+    axes[-1].set_xlabel("k = elr · Σα   (threshold k = 1)")
+    axes[0].set_title(
+        f"{toy_label(ds.attrs['toy'])}, {ds.attrs['constraint']} constraint — {ds.sizes['elr']} ELRs × {ds.sizes['seed']} seeds, "
+        f"{ds.attrs['steps']} steps (tail {ds.attrs['tail']})",
+        fontsize="small",
+    )
+    _regime_legend(fig, labels)
+    return fig
+
+
+def plot_regime_map(ds: xr.Dataset, y: str, color: str = "score", fig=None):
+    """2-D regime map of a :func:`toyregimes.sweep.sweep_grid` over ``k`` and the toy parameter ``y``.
+
+    Coloured by the seed-averaged signed score (diverging colormap, 0 at the boundary: blue
+    converges, red does not) or by the Lyapunov exponent (``color="lyapunov"``), with the theory
+    boundary ``k = 1`` drawn.  Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import TwoSlopeNorm
+
+    if fig is None:
+        fig = plt.figure(figsize=(7.5, 4.5), layout="constrained")
+    ax = fig.subplots()
+    if color not in ds:
+        raise ValueError(f"color must be a variable of the sweep (e.g. 'score', 'lyapunov'), got {color!r}")
+    k = ds["k"].values
+    values = ds[color].mean("seed").transpose("k", y).values
+    yv = ds[y].values
+    if color == "score":
+        mesh = ax.pcolormesh(k, yv, values.T, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -1.0, 1.0), shading="nearest")
+        label = "signed score (<0 converges, >0: fraction of random level)"
+    else:
+        vmax = float(np.nanmax(np.abs(values))) or 1.0
+        mesh = ax.pcolormesh(k, yv, values.T, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -vmax, vmax), shading="nearest")
+        label = color.replace("_", " ")
+    fig.colorbar(mesh, ax=ax, label=label)
+    ax.axvline(1.0, color="k", ls="--", lw=1.2, label="theory boundary k = 1")
+    ax.set_xscale("log")
+    ax.set_xlabel("k = elr · Σα")
+    ax.set_ylabel(y.replace("_", " "))
+    ax.legend(loc="upper left", fontsize="small")
+    return fig
+
+
+def plot_orbit_diagram(orbit: xr.Dataset, fig=None):
+    """Orbit diagram: tail loss values (top) and group angles ``phi_i`` (bottom) against ``k``."""
+    import matplotlib.pyplot as plt
+
+    if fig is None:
+        fig = plt.figure(figsize=(7.5, 6.0), layout="constrained")
+    axes = fig.subplots(2, 1, sharex=True)
+    k = orbit["elr"].values * float(np.nansum(orbit.attrs["alpha_eff"]))
+    samples = orbit.sizes["sample"]
+    kk = np.repeat(k[:, None], samples, axis=1)
+    axes[0].scatter(kk.ravel(), orbit["loss"].values.ravel(), s=0.3, color="k", lw=0, rasterized=True)
+    half = float(orbit.attrs["random_level"])
+    axes[0].plot(k, np.clip(half * (1 - 1 / k), 0, None), color="C3", lw=1, label="A/2 − 1/(2 elr)")
+    axes[0].set_ylabel("loss F (tail values)")
+    axes[0].legend(loc="upper left", fontsize="small")
+    for i in range(orbit.sizes["group"]):
+        axes[1].scatter(kk.ravel(), orbit["angle"].values[:, :, i].ravel(), s=0.3, lw=0, color=f"C{i}",
+                        rasterized=True, label=f"φ_{i + 1}")
+    axes[1].set_ylabel("group angle φ_i (mod π)")
+    axes[1].set_xlabel("k = elr · Σα")
+    axes[1].legend(loc="upper left", fontsize="small", markerscale=12)
+    for ax in axes:
+        ax.axvline(1.0, color="0.3", ls=":", lw=1)
+    how = "continued from the previous k" if int(orbit.attrs["continuation"]) else "fresh start at each k"
+    axes[0].set_title(f"orbit diagram, {toy_label(orbit.attrs['toy'])} ({how})", fontsize="small")
+    return fig
+
+
+def plot_individual_elrs(runs, fig=None):
+    """Individual ELRs ``eta_i(t)`` of several runs against their thresholds ``1/alpha_i``."""
+    import matplotlib.pyplot as plt
+
+    runs = list(runs)
+    if fig is None:
+        fig = plt.figure(figsize=(7.5, 2.4 * len(runs)), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(len(runs), 1, sharex=True))
+    for ax, run in zip(axes, runs, strict=True):
+        alpha = np.asarray(run.attrs["alpha_eff"], dtype=float).reshape(-1)
+        k = float(run.attrs["elr"]) * alpha.sum()
+        for i in range(run.sizes["group"]):
+            ax.plot(run.step, run.individual_elr[:, i], lw=0.7, color=f"C{i}", label=f"η_{i + 1}")
+            ax.axhline(1 / alpha[i], color=f"C{i}", ls="--", lw=0.9)
+        ax.set_yscale("log")
+        ax.set_ylabel("η_i")
+        ax.set_title(f"k = {k:.3g}: dashed lines are the thresholds 1/α_i", fontsize="small", loc="left")
+        ax.legend(loc="upper right", fontsize="x-small", ncol=run.sizes["group"])
+    axes[-1].set_xlabel("step")
+    return fig
+
+
+def plot_constraints(total: xr.Dataset, individual: xr.Dataset, fig=None):
+    """Total vs individual constraint side by side: mean loss and Lyapunov exponent against ``k``.
+
+    Under the individual constraint the groups decouple: the loss follows the exact
+    ``sum_i alpha_i (1 - 1/c_i)_+ / 2`` of each run's fixed norms, and there is no chaos.
+    """
+    import matplotlib.pyplot as plt
+
+    if fig is None:
+        fig = plt.figure(figsize=(10, 5.5), layout="constrained")
+    axes = fig.subplots(2, 2, sharex=True, sharey="row")
+    labels = []
+    for col, ds in enumerate((total, individual)):
+        k = _k(ds)
+        half = float(ds.attrs["random_level"])
+        lab = _majority(ds["regime"].values)
+        labels.extend(lab)
+        kk = np.repeat(k[:, None], ds.sizes["seed"], axis=1)
+        for row, (var, scale) in enumerate((("mean_loss", half), ("lyapunov", 1.0))):
+            ax = axes[row, col]
+            _shade_regimes(ax, k, lab)
+            ax.scatter(kk.ravel(), ds[var].values.ravel() / scale, s=3, color="k", alpha=0.5, lw=0, rasterized=True)
+            ax.axvline(1.0, color="0.3", ls=":", lw=1)
+        theory_k = np.geomspace(k.min(), k.max(), 400)
+        if col == 0:
+            axes[0, 0].plot(theory_k, np.clip(1 - 1 / theory_k, 0, None), color="C3", lw=1.2, label="1 − 1/k")
+            axes[0, 0].legend(loc="upper left", fontsize="small")
+        axes[0, col].set_title(f"{ds.attrs['constraint']} constraint", fontsize="medium")
+        axes[1, col].set_xscale("log")
+        axes[1, col].set_xlabel("k = elr · Σα")
+    axes[0, 0].set_ylabel("mean F / random level")
+    axes[1, 0].set_ylabel("largest Lyapunov exp.")
+    _regime_legend(fig, labels)
+    return fig
