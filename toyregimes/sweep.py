@@ -41,6 +41,7 @@ SWEEP_VARIABLES = {
     "period": ("elr", "seed"),
     "status": ("elr", "seed"),
     "regime": ("elr", "seed"),
+    "score": ("elr", "seed"),
 }
 _ATTRS = ("toy", "steps", "tail", "constraint", "lyapunov", "seeds")
 
@@ -170,7 +171,8 @@ def sweep(
         ``lyapunov`` (NaN unless computed);
         ``period`` (``analysis.detect_period`` of the last ``2 * max_period`` states, 0 = none);
         ``status`` (``"ok"`` / ``"diverged_numerically"``); ``regime`` from
-        :func:`toyregimes.analysis.classify_stats`.  ``attrs`` hold every input.
+        :func:`toyregimes.analysis.classify_stats`; ``score`` the signed regime score of
+        :func:`toyregimes.analysis.signed_score` (< 0 converges, > 0 fraction of the random level).  ``attrs`` hold every input.
 
     Example: ``res = sweep(canonical([1, 2, 3]), k=np.geomspace(0.1, 10, 50), seeds=4, steps=5000,
     tail=1000)``.
@@ -287,6 +289,13 @@ def sweep(
         "period": (("elr", "seed"), res["period"].reshape(shape)),
         "status": (("elr", "seed"), status.reshape(shape)),
         "regime": (("elr", "seed"), regime.reshape(shape)),
+        "score": (
+            ("elr", "seed"),
+            analysis.signed_score(
+                mean_loss=res["mean_loss"], period=res["period"], max_c=max_c,
+                random_level=toy.random_level, min_loss=min_loss,
+            ).reshape(shape),
+        ),
     }
     if record_states:
         data["tail_state"] = (("elr", "seed", "tail_step", "component"), states.reshape(*shape, n_states, toy.dim))
