@@ -1,0 +1,113 @@
+"""``toyregimes train``: one weight-decay training run from the command line.
+
+:func:`add_train_parser` registers the subcommand on the sub-parsers object of ``toyregimes.cli``;
+its handler returns the exit status, and a ``ValueError`` from the library becomes one stderr line
+with exit status 2 in ``cli.main``.
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def add_train_parser(sub) -> None:
+    """Add the ``train`` subcommand to ``sub`` (an ``argparse`` sub-parsers object)."""
+    p = sub.add_parser(
+        "train",
+        help="unconstrained training with weight decay (SGD, SGD+momentum, AdamW) on an SI toy",
+        description="Train an SI toy without constraint, with learning rate lr and weight decay wd "
+        "(PyTorch conventions), and report norm, sphere ELR and angular update against the "
+        "equilibrium formulas.",
+        epilog="example: toyregimes train --alpha 1 2 3 --lr 0.1 --wd 1e-3 --steps 20000 --noise tangent --summary",
+    )
+    toy = p.add_mutually_exclusive_group(required=True)
+    toy.add_argument("--alpha", type=float, nargs="+", help="canonical toy coefficients alpha_i > 0")
+    toy.add_argument(
+        "--rotated",
+        type=str,
+        help="randomly rotated Rayleigh toy: group spectra as JSON, e.g. '[[0, 1, 2], [0, 3]]'",
+    )
+    p.add_argument("--toy-seed", type=int, default=0, help="seed of the rotations of --rotated (default 0)")
+    p.add_argument("--samples", type=int, default=None,
+                   help="make the toy stochastic with this many per-sample functions (for --noise minibatch)")
+    p.add_argument("--spread", type=float, default=0.5, help="per-sample perturbation size (default 0.5)")
+    p.add_argument("--lr", type=float, required=True, help="learning rate > 0")
+    p.add_argument("--wd", type=float, required=True, help="weight decay >= 0 (lr * wd < 1)")
+    p.add_argument("--steps", type=int, default=20_000, help="number of steps (default 20000)")
+    p.add_argument("--optimizer", default="sgd", help="sgd, sgdm or adamw (default sgd)")
+    p.add_argument("--momentum", type=float, default=0.9, help="heavy-ball coefficient (default 0.9)")
+    p.add_argument("--betas", type=float, nargs=2, default=(0.9, 0.999), help="AdamW betas (default 0.9 0.999)")
+    p.add_argument("--eps", type=float, default=0.0, help="AdamW epsilon (default 0)")
+    p.add_argument("--schedule", default="constant", help="constant or wsd (default constant)")
+    p.add_argument("--noise", default="none", help="none, tangent, minibatch or isotropic (default none)")
+    p.add_argument("--noise-scale", type=float, default=1.0, help="RMS of tangent noise at unit norm (default 1)")
+    p.add_argument("--batch", type=int, default=None, help="minibatch size (with --noise minibatch)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial direction and the noise (default 0)")
+    p.add_argument("--init-norm", type=float, default=1.0, help="norm of the initial weights (default 1)")
+    p.add_argument("--record-every", type=int, default=1, help="record every r-th step (default 1)")
+    p.add_argument("--out", help="write the per-step Dataset to this NetCDF file")
+    p.add_argument("--plot", help="draw loss, norm, sphere ELR and angle to this image file")
+    p.add_argument("--summary", action="store_true", help="print one JSON object of tail statistics")
+    p.set_defaults(handler=_cmd_train)
+
+
+def summary(run, tail=None) -> dict:
+    """Tail statistics of a train Dataset (last half by default) as a JSON-ready dict."""
+    import numpy as np
+
+    n = run.sizes["step"]
+    tail = max(1, n // 2) if tail is None else min(int(tail), n)
+    t = run.isel(step=slice(n - tail, n))
+    return {
+        "mean_loss": float(t.loss.mean()),
+        "std_loss": float(t.loss.std()),
+        "mean_norm": float(t.norm.mean()),
+        "mean_sq_norm_group": [float(x) for x in t.sq_norm.mean("step").values],
+        "mean_angle": float(t.angle.mean()),
+        "mean_sphere_elr": float(t.sphere_elr.mean()),
+        "mean_scale_free_grad_norm": float(t.scale_free_grad_norm.mean()),
+        "mean_scale_free_noise_trace": float(t.scale_free_noise_trace.mean()),
+        "gamma": float(run.attrs["lr"] * run.attrs["wd"]),
+        "sqrt_2gamma": float(np.sqrt(2 * run.attrs["lr"] * run.attrs["wd"])),
+        "status": run.attrs["status"],
+    }
+
+
+def _cmd_train(args) -> int:
+    import toyregimes as tr
+    from toyregimes.train import train
+
+    if args.alpha is not None:
+        toy = tr.toys.canonical(args.alpha)
+    else:
+        try:
+            spectra = json.loads(args.rotated)
+        except json.JSONDecodeError:
+            raise ValueError(f"--rotated must be JSON like '[[0, 1, 2], [0, 3]]', got {args.rotated!r}") from None
+        toy = tr.toys.rayleigh(spectra, rotate=True, seed=args.toy_seed)
+    if args.samples is not None:
+        toy = tr.toys.stochastic(toy, n_samples=args.samples, spread=args.spread, seed=args.toy_seed)
+    noise = None if args.noise == "none" else args.noise
+    run = train(
+        toy, lr=args.lr, wd=args.wd, steps=args.steps, optimizer=args.optimizer, momentum=args.momentum,
+        betas=tuple(args.betas), eps=args.eps, schedule=args.schedule, noise=noise, batch=args.batch,
+        noise_scale=args.noise_scale, seed=args.seed, init_norm=args.init_norm, record_every=args.record_every,
+    )
+    stats = summary(run)
+    if args.out:
+        tr.save(run, args.out)
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from toyregimes.plot_train import plot_train_run, save
+
+        save(plot_train_run(run), args.plot)
+    if args.summary:
+        print(json.dumps(stats))
+    else:
+        print(f"gamma = lr * wd = {stats['gamma']:.6g}; 1/gamma = {1 / max(stats['gamma'], 1e-300):.6g} steps")
+        print(f"tail mean loss {stats['mean_loss']:.6g} +- {stats['std_loss']:.3g}; |w| {stats['mean_norm']:.6g}")
+        print(f"sphere ELR {stats['mean_sphere_elr']:.6g}; angular update {stats['mean_angle']:.6g} "
+              f"(sqrt(2 gamma) = {stats['sqrt_2gamma']:.6g}); status {stats['status']}")
+    return 0
