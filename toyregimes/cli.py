@@ -113,6 +113,131 @@ def _cmd_verify(args) -> int:
     return verify(args.claim, as_json=args.json)
 
 
+def _add_sweep(sub) -> None:
+    p = sub.add_parser(
+        "sweep",
+        help="sweep the canonical toy over k = elr * sum(alpha) and seeds (a phase diagram's data)",
+        description="Run every (k, seed) pair in the batched kernel and store tail statistics, the largest "
+        "Lyapunov exponent, the period, the regime label and the signed score in a NetCDF file.",
+        epilog="example: toyregimes sweep --alpha 1 2 3 --k-min 0.1 --k-max 100 --num 400 --seeds 8 --out sweep.nc",
+    )
+    p.add_argument("--alpha", type=float, nargs="+", required=True, help="coefficients alpha_i > 0")
+    p.add_argument("--k-min", type=float, default=0.1, help="smallest k (default 0.1)")
+    p.add_argument("--k-max", type=float, default=100.0, help="largest k (default 100)")
+    p.add_argument("--num", type=int, default=400, help="number of k values, log-spaced (default 400)")
+    p.add_argument("--seeds", type=int, default=8, help="seeds 0..N-1 per k (default 8)")
+    p.add_argument("--steps", type=int, default=20_000, help="steps per run (default 20000)")
+    p.add_argument("--tail", type=int, default=5_000, help="tail window for statistics (default 5000)")
+    p.add_argument("--constraint", choices=["total", "individual"], default="total")
+    p.add_argument("--no-lyapunov", action="store_true", help="skip the tangent map (about 1.5x faster)")
+    p.add_argument("--out", required=True, help="NetCDF file to write")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_cmd_sweep)
+
+
+def _k_grid(k_min, k_max, num):
+    import numpy as np
+
+    from toyregimes._validate import as_int, as_positive
+
+    k_min, k_max = as_positive(k_min, "k-min"), as_positive(k_max, "k-max")
+    if k_max <= k_min:
+        raise ValueError(f"k-max must be > k-min, got {k_max} <= {k_min}")
+    return np.geomspace(k_min, k_max, as_int(num, "num", minimum=1))
+
+
+def _cmd_sweep(args) -> int:
+    import toyregimes as tr
+
+    toy = tr.toys.canonical(args.alpha)
+    ds = tr.sweep(
+        toy,
+        k=_k_grid(args.k_min, args.k_max, args.num),
+        seeds=args.seeds,
+        steps=args.steps,
+        tail=args.tail,
+        constraint=args.constraint,
+        lyapunov=not args.no_lyapunov,
+        progress=False if args.quiet else None,
+    )
+    tr.save(ds, args.out)
+    counts = {name: int((ds.regime.values == name).sum()) for name in tr.analysis.REGIMES}
+    summary = ", ".join(f"{n} {c}" for n, c in counts.items() if c)
+    print(f"wrote {args.out}: {ds.sizes['elr']} k values x {ds.sizes['seed']} seeds ({summary})")
+    return 0
+
+
+def _add_plot(sub) -> None:
+    p = sub.add_parser(
+        "plot",
+        help="draw a saved run, sweep, sweep grid or orbit diagram",
+        description="Draw a NetCDF result written by toyregimes: a run (loss, norms, individual ELRs), a sweep "
+        "(1-D phase diagram), a sweep grid (2-D regime maps) or an orbit diagram.",
+        epilog="example: toyregimes plot sweep.nc --out phase.png",
+    )
+    p.add_argument("file", help="NetCDF file written by toyregimes")
+    p.add_argument("--out", required=True, help="image file to write (png, pdf, svg)")
+    p.add_argument("--y", help="for a sweep grid: the parameter on the vertical axis (default: the first)")
+    p.set_defaults(handler=_cmd_plot)
+
+
+def _cmd_plot(args) -> int:
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import toyregimes as tr
+    from toyregimes import plot
+
+    ds = tr.load(args.file)
+    kind = ds.attrs["toyregimes_kind"]
+    if kind == "run":
+        fig = plot.plot_run(ds)
+    elif kind == "sweep":
+        fig = plot.plot_phase_diagram(ds)
+    elif kind == "sweep_grid":
+        params = json.loads(ds.attrs["grid_params"])
+        fig = plot.plot_regime_map(ds, args.y or params[0])
+    elif kind == "orbit":
+        fig = plot.plot_orbit_diagram(ds)
+    else:
+        raise ValueError(f"cannot plot a result of kind {kind!r}")
+    plot.save_figure(fig, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _add_figures(sub) -> None:
+    p = sub.add_parser(
+        "figures",
+        help="regenerate the figure gallery",
+        description="Draw every figure of the README's gallery (or those named with --only) as PNG files.",
+        epilog="example: toyregimes figures --out figures/ --only phase_diagram orbit_diagram",
+    )
+    p.add_argument("--out", default="figures", help="output directory (default figures/)")
+    p.add_argument("--only", nargs="+", help="names of the figures to draw (default: all)")
+    p.add_argument("--quick", action="store_true", help="small grids, for a fast preview")
+    p.add_argument("--list", action="store_true", help="list the figures and what they show")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_cmd_figures)
+
+
+def _cmd_figures(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from toyregimes import gallery
+
+    if args.list:
+        for fig in gallery.FIGURES.values():
+            print(f"{fig.name}: {fig.caption}")
+        return 0
+    for path in gallery.draw_all(args.out, args.only, quick=args.quick, progress=False if args.quiet else None):
+        print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="toyregimes",
@@ -124,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"toyregimes {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_run(sub)
+    _add_sweep(sub)
+    _add_plot(sub)
+    _add_figures(sub)
     _add_verify(sub)
     return parser
 

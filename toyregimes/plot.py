@@ -191,45 +191,51 @@ def plot_phase_diagram(ds: xr.Dataset, fig=None):
     axes[-1].set_xscale("log")
     axes[-1].set_xlabel("k = elr · Σα   (threshold k = 1)")
     axes[0].set_title(
-        f"{toy_label(ds.attrs['toy'])}, {ds.attrs['constraint']} constraint — {ds.sizes['elr']} ELRs × {ds.sizes['seed']} seeds, "
-        f"{ds.attrs['steps']} steps (tail {ds.attrs['tail']})",
+        f"{toy_label(ds.attrs['toy'])}, {ds.attrs['constraint']} constraint — "
+        f"{ds.sizes['elr']} ELRs × {ds.sizes['seed']} seeds, {ds.attrs['steps']} steps (tail {ds.attrs['tail']})",
         fontsize="small",
     )
     _regime_legend(fig, labels)
     return fig
 
 
-def plot_regime_map(ds: xr.Dataset, y: str, color: str = "score", fig=None):
-    """2-D regime map of a :func:`toyregimes.sweep.sweep_grid` over ``k`` and the toy parameter ``y``.
+def plot_regime_map(ds: xr.Dataset, y: str, colors=("score", "lyapunov"), fig=None):
+    """2-D regime maps of a :func:`toyregimes.sweep.sweep_grid` over ``k`` and the toy parameter ``y``.
 
-    Coloured by the seed-averaged signed score (diverging colormap, 0 at the boundary: blue
-    converges, red does not) or by the Lyapunov exponent (``color="lyapunov"``), with the theory
-    boundary ``k = 1`` drawn.  Returns the figure.
+    One panel per entry of ``colors``, each the seed average of a sweep variable on a diverging
+    colormap centred at 0: the signed score (blue converges, red does not; its magnitude is the
+    stability margin below the boundary and the fraction of the random level above it) and the
+    largest Lyapunov exponent (red chaotic, white periodic or converged).  The theory boundary
+    ``k = 1`` is drawn on each.  Returns the figure.
     """
     import matplotlib.pyplot as plt
     from matplotlib.colors import TwoSlopeNorm
 
+    colors = [colors] if isinstance(colors, str) else list(colors)
+    for name in colors:
+        if name not in ds:
+            raise ValueError(f"colors must name variables of the sweep (e.g. 'score', 'lyapunov'), got {name!r}")
+    if y not in ds.dims:
+        raise ValueError(f"y must be a grid dimension of the sweep, one of {list(ds.dims)}, got {y!r}")
     if fig is None:
-        fig = plt.figure(figsize=(7.5, 4.5), layout="constrained")
-    ax = fig.subplots()
-    if color not in ds:
-        raise ValueError(f"color must be a variable of the sweep (e.g. 'score', 'lyapunov'), got {color!r}")
+        fig = plt.figure(figsize=(5.2 * len(colors), 4.2), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(colors), sharey=True))
     k = ds["k"].values
-    values = ds[color].mean("seed").transpose("k", y).values
     yv = ds[y].values
-    if color == "score":
-        mesh = ax.pcolormesh(k, yv, values.T, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -1.0, 1.0), shading="nearest")
-        label = "signed score (<0 converges, >0: fraction of random level)"
-    else:
-        vmax = float(np.nanmax(np.abs(values))) or 1.0
-        mesh = ax.pcolormesh(k, yv, values.T, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -vmax, vmax), shading="nearest")
-        label = color.replace("_", " ")
-    fig.colorbar(mesh, ax=ax, label=label)
-    ax.axvline(1.0, color="k", ls="--", lw=1.2, label="theory boundary k = 1")
-    ax.set_xscale("log")
-    ax.set_xlabel("k = elr · Σα")
-    ax.set_ylabel(y.replace("_", " "))
-    ax.legend(loc="upper left", fontsize="small")
+    for ax, name in zip(axes, colors, strict=True):
+        values = ds[name].mean("seed").transpose("k", y).values
+        if name == "score":
+            norm, label = TwoSlopeNorm(0.0, -1.0, 1.0), "signed score"
+        else:
+            vmax = float(np.nanmax(np.abs(values))) or 1.0
+            norm, label = TwoSlopeNorm(0.0, -vmax, vmax), name.replace("_", " ")
+        mesh = ax.pcolormesh(k, yv, values.T, cmap="RdBu_r", norm=norm, shading="nearest", rasterized=True)
+        fig.colorbar(mesh, ax=ax, label=label)
+        ax.axvline(1.0, color="k", ls="--", lw=1.2, label="theory boundary k = 1")
+        ax.set_xscale("log")
+        ax.set_xlabel("k = elr · Σα")
+        ax.legend(loc="upper left", fontsize="x-small")
+    axes[0].set_ylabel(y.replace("_", " "))
     return fig
 
 

@@ -172,7 +172,8 @@ def sweep(
         ``period`` (``analysis.detect_period`` of the last ``2 * max_period`` states, 0 = none);
         ``status`` (``"ok"`` / ``"diverged_numerically"``); ``regime`` from
         :func:`toyregimes.analysis.classify_stats`; ``score`` the signed regime score of
-        :func:`toyregimes.analysis.signed_score` (< 0 converges, > 0 fraction of the random level).  ``attrs`` hold every input.
+        :func:`toyregimes.analysis.signed_score` (< 0 converges, > 0 fraction of the random level).
+        ``attrs`` hold every input.
 
     Example: ``res = sweep(canonical([1, 2, 3]), k=np.geomspace(0.1, 10, 50), seeds=4, steps=5000,
     tail=1000)``.
