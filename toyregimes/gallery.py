@@ -123,7 +123,9 @@ FIGURES = {
         Figure(
             "orbit_diagram",
             "Orbit diagram of α = (1, 2, 3), each k started from the previous k's final state: a fixed point "
-            "below k = 1, the 2-cycle (two angle branches ±φ*) above, and the spread of chaotic orbits beyond.",
+            "below k = 1, the 2-cycle (loss exactly on A/2 − 1/(2η), angles on two branches ±φ*) above, followed "
+            "by continuation up to k ≈ 2 although random starts turn chaotic from k ≈ 1.75 (the neutrally stable "
+            "cycle coexists with the chaotic motion), then chaos.",
             _orbit_diagram,
         ),
         Figure(

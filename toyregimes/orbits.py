@@ -34,6 +34,7 @@ def orbit_diagram(
     constraint: str = "total",
     seed: int = 0,
     continuation: bool = True,
+    perturbation: float = 1e-9,
     progress: bool | None = None,
 ) -> xr.Dataset:
     """Tail values of the loss and of each group's angle over a range of ELRs.
@@ -46,7 +47,13 @@ def orbit_diagram(
     steps : int
         Steps per ELR; the last ``keep`` are kept (``keep <= 128``).
     continuation : bool
-        Start each ELR from the previous ELR's final state (the first from ``seed``).
+        Start each ELR from the previous ELR's final state (the first from ``seed``), displaced by
+        a random vector of norm ``perturbation``.  The displacement matters: a converged state of
+        the canonical toy lies *exactly* on a minimum (``y_i = 0``), an invariant set that exact
+        arithmetic never leaves, so without it the orbit would stay on the unstable minimum
+        above ``k = 1``.
+    perturbation : float >= 0
+        Norm of that displacement (seeded, so the diagram is reproducible).
 
     Returns
     -------
@@ -68,6 +75,11 @@ def orbit_diagram(
     seed = as_seed(seed)
     loss = np.empty((elrs.size, keep))
     angle = np.empty((elrs.size, keep, toy.n_groups))
+    perturbation = float(as_float_array(perturbation, "perturbation"))
+    if perturbation < 0:
+        raise ValueError(f"perturbation must be >= 0, got {perturbation}")
+    kicks = np.random.default_rng([seed, 3]).standard_normal((elrs.size, toy.dim))
+    kicks *= perturbation / np.linalg.norm(kicks, axis=1, keepdims=True)
     init = None
     for j, e in enumerate(tqdm(elrs, desc="orbit diagram", disable=_quiet(progress))):
         run = simulate(toy, elr=float(e), steps=steps, constraint=constraint, seed=seed, init=init)
@@ -75,7 +87,7 @@ def orbit_diagram(
         states = run.tail_state.values[-keep:]  # (keep, group, component)
         angle[j] = np.mod(np.arctan2(states[:, :, 1], states[:, :, 0]), np.pi)
         if continuation and run.attrs["status"] == "ok":
-            init = state_vector(toy, run.final_state.values)
+            init = state_vector(toy, run.final_state.values) + kicks[j]
     return xr.Dataset(
         {"loss": (("elr", "sample"), loss), "angle": (("elr", "sample", "group"), angle)},
         coords={"elr": elrs, "group": np.arange(toy.n_groups, dtype=np.int64)},
@@ -87,6 +99,7 @@ def orbit_diagram(
             "constraint": constraint,
             "seed": seed,
             "continuation": int(bool(continuation)),
+            "perturbation": perturbation,
             "toy": toy.spec_json,
             "alpha_eff": toy.alpha_eff.tolist(),
             "random_level": toy.random_level,

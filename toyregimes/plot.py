@@ -227,10 +227,12 @@ def plot_regime_map(ds: xr.Dataset, y: str, colors=("score", "lyapunov"), fig=No
         if name == "score":
             norm, label = TwoSlopeNorm(0.0, -1.0, 1.0), "signed score"
         else:
-            vmax = float(np.nanmax(np.abs(values))) or 1.0
+            # a robust symmetric range: strongly contracting points (e.g. log|1 - 2c| -> -inf) must not
+            # wash out the chaotic ones; values beyond it saturate (colorbar arrows)
+            vmax = float(np.nanpercentile(np.abs(values[np.isfinite(values)]), 99)) or 1.0
             norm, label = TwoSlopeNorm(0.0, -vmax, vmax), name.replace("_", " ")
         mesh = ax.pcolormesh(k, yv, values.T, cmap="RdBu_r", norm=norm, shading="nearest", rasterized=True)
-        fig.colorbar(mesh, ax=ax, label=label)
+        fig.colorbar(mesh, ax=ax, label=label, extend="neither" if name == "score" else "both")
         ax.axvline(1.0, color="k", ls="--", lw=1.2, label="theory boundary k = 1")
         ax.set_xscale("log")
         ax.set_xlabel("k = elr · Σα")
@@ -249,9 +251,9 @@ def plot_orbit_diagram(orbit: xr.Dataset, fig=None):
     k = orbit["elr"].values * float(np.nansum(orbit.attrs["alpha_eff"]))
     samples = orbit.sizes["sample"]
     kk = np.repeat(k[:, None], samples, axis=1)
-    axes[0].scatter(kk.ravel(), orbit["loss"].values.ravel(), s=0.3, color="k", lw=0, rasterized=True)
     half = float(orbit.attrs["random_level"])
     axes[0].plot(k, np.clip(half * (1 - 1 / k), 0, None), color="C3", lw=1, label="A/2 − 1/(2 elr)")
+    axes[0].scatter(kk.ravel(), orbit["loss"].values.ravel(), s=0.3, color="k", lw=0, rasterized=True, zorder=3)
     axes[0].set_ylabel("loss F (tail values)")
     axes[0].legend(loc="upper left", fontsize="small")
     for i in range(orbit.sizes["group"]):

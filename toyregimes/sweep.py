@@ -306,7 +306,9 @@ def sweep(
         "seed": np.asarray(seeds, dtype=np.int64),
         "group": np.arange(n_g, dtype=np.int64),
     }
-    if np.isfinite(a_sum):
+    if k is not None:
+        coords["k"] = ("elr", k_arr)  # exactly as given: grids over toys must align on k
+    elif np.isfinite(a_sum):
         coords["k"] = ("elr", elr * a_sum)
     if record_states:
         coords["tail_step"] = np.arange(steps - n_states, steps, dtype=np.int64)
