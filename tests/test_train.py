@@ -297,3 +297,12 @@ def test_cli_train(tmp_path, capsys):
     args = parser.parse_args(["train", "--rotated", "[[0, 1, 2]]", "--lr", "0.1", "--wd", "20", "--steps", "5"])
     with pytest.raises(ValueError, match="lr \\* wd"):
         args.handler(args)
+
+
+def test_heatmap_contours_follow_eta_short_and_gamma_long():
+    from toyregimes.experiments import lr_wd_heatmap
+
+    ds = lr_wd_heatmap(n=8, long=20_000)
+    short, long = ds.sel(horizon="short"), ds.sel(horizon="long")
+    assert float(short.slope_iso_eta) < 0.5 * float(short.slope_iso_gamma)  # t << 1/gamma: only eta matters
+    assert float(long.slope_iso_gamma) < 0.01 * float(long.slope_iso_eta)  # t >> 1/gamma: only gamma matters
