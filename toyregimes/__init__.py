@@ -10,10 +10,12 @@ __version__ = "0.1.0"
 
 from toyregimes import analysis, theory, toys  # noqa: E402
 from toyregimes import simulate as simulate_module  # noqa: E402
+from toyregimes import train as train_module  # noqa: E402
 from toyregimes.io import load, save  # noqa: E402
 from toyregimes.orbits import orbit_diagram  # noqa: E402
 from toyregimes.simulate import simulate  # noqa: E402
 from toyregimes.sweep import canonical_alpha, sweep, sweep_grid  # noqa: E402
+from toyregimes.train import train, train_grid  # noqa: E402
 
 __all__ = [
     "analysis",
@@ -27,5 +29,8 @@ __all__ = [
     "sweep_grid",
     "theory",
     "toys",
+    "train",
+    "train_grid",
+    "train_module",
     "__version__",
 ]

@@ -253,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plot(sub)
     _add_figures(sub)
     _add_verify(sub)
+    from toyregimes.cli_train import add_train_parser
+
+    add_train_parser(sub)
     return parser
 
 

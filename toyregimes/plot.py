@@ -315,6 +315,17 @@ def plot_constraints(total: xr.Dataset, individual: xr.Dataset, fig=None):
             ax.scatter(kk.ravel(), ds[var].values.ravel() / scale, s=3, color="k", alpha=0.5, lw=0, rasterized=True)
             ax.axvline(1.0, color="0.3", ls=":", lw=1)
         theory_k = np.geomspace(k.min(), k.max(), 400)
+        alpha = _canonical_alpha(ds)
+        if col == 1 and alpha is not None:
+            # exact limit of each seed's decoupled groups, with that seed's fixed norms
+            from toyregimes import theory
+
+            for s in range(ds.sizes["seed"]):
+                r2 = ds["mean_sq_norm"].values[0, s]
+                limit = [theory.individual_limit_loss(alpha, kv / alpha.sum(), r2) for kv in theory_k]
+                axes[0, 1].plot(theory_k, np.asarray(limit) / half, color="C3", lw=0.8,
+                                label="Σα_i(1 − 1/c_i)₊/2 per seed" if s == 0 else None)
+            axes[0, 1].legend(loc="upper left", fontsize="small")
         if col == 0:
             axes[0, 0].plot(theory_k, np.clip(1 - 1 / theory_k, 0, None), color="C3", lw=1.2, label="1 − 1/k")
             axes[0, 0].legend(loc="upper left", fontsize="small")

@@ -1,0 +1,116 @@
+"""Regime-map layer: sweep CLI, plots of every result kind, orbit diagrams and the gallery."""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import toyregimes as tr
+from toyregimes import gallery, plot
+from toyregimes.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _three_groups(heterogeneity):
+    return tr.toys.canonical(tr.canonical_alpha(3, heterogeneity))
+
+
+def _png(path) -> bool:
+    return Path(path).read_bytes()[:8] == PNG and Path(path).stat().st_size > 10_000
+
+
+def test_sweep_cli_writes_a_loadable_sweep_matching_the_api(tmp_path, capsys):
+    out = tmp_path / "s.nc"
+    argv = ["sweep", "--alpha", "1", "2", "3", "--k-min", "0.5", "--k-max", "3", "--num", "6", "--seeds", "2",
+            "--steps", "3000", "--tail", "1000", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    assert "wrote" in capsys.readouterr().out
+    ds = tr.load(out)
+    api = tr.sweep(tr.toys.canonical([1, 2, 3]), k=np.geomspace(0.5, 3, 6), seeds=2, steps=3000, tail=1000)
+    np.testing.assert_array_equal(ds.mean_loss, api.mean_loss)
+    np.testing.assert_array_equal(ds.k, np.geomspace(0.5, 3, 6))
+    assert list(ds.regime.values[0]) == ["convergence"] * 2
+    png = tmp_path / "p.png"
+    assert main(["plot", str(out), "--out", str(png)]) == 0 and _png(png)
+
+
+def test_plot_cli_draws_runs_grids_and_orbits(tmp_path):
+    run = tr.simulate(tr.toys.canonical([1, 2]), elr=0.5, steps=500)
+    tr.save(run, tmp_path / "run.nc")
+    grid = tr.sweep_grid(_three_groups, {"heterogeneity": [0.0, 1.0]},
+                         k=np.geomspace(0.5, 5, 5), seeds=1, steps=1500, tail=500)
+    tr.save(grid, tmp_path / "grid.nc")
+    orbit = tr.orbit_diagram(tr.toys.canonical([1, 2]), np.linspace(0.2, 1.0, 8), steps=300, keep=16)
+    tr.save(orbit, tmp_path / "orbit.nc")
+    for name in ("run", "grid", "orbit"):
+        png = tmp_path / f"{name}.png"
+        assert main(["plot", str(tmp_path / f"{name}.nc"), "--out", str(png)]) == 0 and _png(png)
+
+
+def test_plot_cli_rejects_foreign_file_with_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.nc"
+    bad.write_text("nope")
+    assert main(["plot", str(bad), "--out", str(tmp_path / "x.png")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_sweep_cli_rejects_bad_grid(capsys):
+    assert main(["sweep", "--alpha", "1", "--k-min", "2", "--k-max", "1", "--out", "x.nc"]) == 2
+    assert "k-max" in capsys.readouterr().err
+
+
+def test_grid_dimensions_align_on_k_across_toys():
+    grid = tr.sweep_grid(_three_groups, {"heterogeneity": [0.0, 0.7, 2.0]},
+                         k=np.geomspace(0.3, 3, 7), seeds=1, steps=500, tail=100)
+    assert grid.sizes["k"] == 7
+    assert not np.isnan(grid.score.values).any()
+
+
+def test_orbit_diagram_follows_the_two_cycle_and_is_reproducible():
+    toy = tr.toys.canonical([1.0, 2.0, 3.0])
+    elr = np.array([0.5, 1.2, 1.5]) / 6
+    a = tr.orbit_diagram(toy, elr, steps=20_000, keep=32)
+    b = tr.orbit_diagram(toy, elr, steps=20_000, keep=32)
+    np.testing.assert_array_equal(a.loss, b.loss)
+    np.testing.assert_allclose(a.loss[0], 0, atol=1e-12)
+    # on the 2-cycle the loss is the same at both points: F_eq = A/2 - 1/(2 elr)
+    for j in (1, 2):
+        np.testing.assert_allclose(a.loss[j], tr.theory.equilibrium_loss([1, 2, 3], elr[j]), atol=3e-3)
+    with pytest.raises(ValueError, match="keep"):
+        tr.orbit_diagram(toy, elr, steps=10, keep=32)
+
+
+def test_quick_gallery_draws_every_figure(tmp_path):
+    paths = gallery.draw_all(tmp_path, quick=True, progress=False)
+    assert [p.stem for p in paths] == list(gallery.FIGURES)
+    assert all(_png(p) for p in paths)
+
+
+def test_gallery_section_of_the_readme_is_generated_and_pngs_are_committed():
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(r"<!-- gallery:start[^>]*-->\n(.*?)<!-- gallery:end -->", readme, re.S)
+    assert match, "README lacks the generated gallery section"
+    assert match.group(1).strip() == gallery.markdown().strip(), "regenerate with toyregimes.gallery.markdown()"
+    for name in gallery.FIGURES:
+        assert _png(ROOT / "figures" / f"{name}.png"), name
+
+
+def test_figures_cli_list_and_unknown_name(capsys):
+    assert main(["figures", "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in gallery.FIGURES)
+    assert main(["figures", "--only", "nope", "--out", "/tmp/none"]) == 2
+
+
+def test_phase_diagram_marks_regimes_by_majority():
+    labels = np.array([["convergence", "convergence", "chaotic"], ["periodic", "chaotic", "chaotic"]])
+    assert list(plot._majority(labels)) == ["convergence", "chaotic"]
+
+
+def test_toy_labels():
+    assert plot.toy_label(json.dumps({"kind": "canonical", "alpha": [1.0, 2.5]})) == "canonical toy, α = (1, 2.5)"
+    assert "rotated" in plot.toy_label(tr.toys.rayleigh([[0, 1, 2]], rotate=True, seed=0).spec_json)
