@@ -240,8 +240,8 @@ def summary(run: xr.Dataset, tail=None, **criteria) -> dict:
         "status": run.attrs["status"],
     }
     alpha = np.asarray(run.attrs["alpha_eff"], dtype=float).reshape(-1)
-    c = float(run.attrs["elr"]) * alpha / window.sq_norm.values
-    stats["max_c"] = float(np.max(c)) if np.all(np.isfinite(alpha)) and c.size else None
+    known = stats["status"] == "ok" and np.all(np.isfinite(alpha))
+    stats["max_c"] = float(np.max(float(run.attrs["elr"]) * alpha / window.sq_norm.values)) if known else None
     stats["score"] = (
         None
         if stats["max_c"] is None
