@@ -83,14 +83,28 @@ def angle_between(a, b):
     return float(np.arctan2(np.linalg.norm(b - dot * a), dot))
 
 
-def run(loss_grad, theta0, elr, steps, constraint, dims):
-    """Record loss, squared group norms, angle and effective gradient norm at every step."""
+def tangent_noise(theta, xi, dims):
+    """SI-consistent gradient noise: per group, xi projected orthogonal to theta_i, / (|theta_i| sqrt(d_i - 1))."""
+    out = np.empty_like(theta)
+    for sl in group_slices(dims):
+        t = theta[sl]
+        proj = xi[sl] - (xi[sl] @ t) / (t @ t) * t
+        out[sl] = proj / (np.linalg.norm(t) * np.sqrt(t.size - 1))
+    return out
+
+
+def run(loss_grad, theta0, elr, steps, constraint, dims, noise=None):
+    """Record loss, squared group norms, angle and effective gradient norm at every step.
+
+    ``noise`` (``steps x D`` standard normals, pre-scaled) adds :func:`tangent_noise` to the gradient.
+    """
     theta = np.array(theta0, dtype=float)
     radii = [np.linalg.norm(theta[sl]) for sl in group_slices(dims)]
     rec = {"loss": [], "sq_norm": [], "angle": [], "eff_grad_norm": []}
-    for _ in range(steps):
+    for t in range(steps):
         loss, grad = loss_grad(theta)
-        nxt = pgd_step(theta, grad, elr, constraint, radii, dims)
+        step_grad = grad if noise is None else grad + tangent_noise(theta, noise[t], dims)
+        nxt = pgd_step(theta, step_grad, elr, constraint, radii, dims)
         rec["loss"].append(loss)
         rec["sq_norm"].append([theta[sl] @ theta[sl] for sl in group_slices(dims)])
         rec["angle"].append(angle_between(theta, nxt))

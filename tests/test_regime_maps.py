@@ -94,7 +94,8 @@ def test_gallery_section_of_the_readme_is_generated_and_pngs_are_committed():
     readme = (ROOT / "README.md").read_text()
     match = re.search(r"<!-- gallery:start[^>]*-->\n(.*?)<!-- gallery:end -->", readme, re.S)
     assert match, "README lacks the generated gallery section"
-    assert match.group(1).strip() == gallery.markdown().strip(), "regenerate with toyregimes.gallery.markdown()"
+    # regenerate with: python -c 'from toyregimes import gallery; gallery.update_readme()'
+    assert match.group(1).strip() == gallery.markdown().strip()
     for name in gallery.FIGURES:
         assert _png(ROOT / "figures" / f"{name}.png"), name
 
@@ -114,3 +115,18 @@ def test_phase_diagram_marks_regimes_by_majority():
 def test_toy_labels():
     assert plot.toy_label(json.dumps({"kind": "canonical", "alpha": [1.0, 2.5]})) == "canonical toy, α = (1, 2.5)"
     assert "rotated" in plot.toy_label(tr.toys.rayleigh([[0, 1, 2]], rotate=True, seed=0).spec_json)
+
+
+def test_divergence_deterministic_gap_follows_one_over_k_and_noise_brings_the_onset_forward():
+    from toyregimes.divergence import divergence_onset, noisy_sweep
+
+    k = np.array([2.0, 6.0, 20.0])
+    ds = noisy_sweep(tr.toys.canonical([1.0, 2.0, 3.0]), k, [0.0, 3.0], seeds=2, steps=4000, tail=2000, progress=False)
+    gap = 1 - ds.loss_fraction.sel(noise_scale=0.0).mean("seed").values
+    # SPEC: mean F = (A/2)(1 - 1/k) in the deterministic toy, so the gap to the random level is 1/k
+    np.testing.assert_allclose(gap, 1 / k, rtol=0.15)
+    onset = divergence_onset(ds)
+    assert onset.sel(noise_scale=3.0) < 20.0
+    assert np.isnan(onset.sel(noise_scale=0.0)) or onset.sel(noise_scale=0.0) > onset.sel(noise_scale=3.0)
+    with pytest.raises(ValueError, match="noise_scales"):
+        noisy_sweep(tr.toys.canonical([1.0]), k, [-1.0])

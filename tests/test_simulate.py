@@ -165,3 +165,52 @@ def test_numerical_blow_up_is_data_not_a_crash():
     assert np.all(np.isnan(run.loss))
     label, evidence = tr.analysis.classify(run)
     assert label == "diverged_numerically"
+
+
+@pytest.mark.parametrize("constraint", ["total", "individual"])
+@pytest.mark.parametrize("name", ["canonical", "rayleigh-rotated"])
+def test_noisy_kernel_equals_numpy_twin_with_the_same_noise(name, constraint):
+    toy = TOYS[name]
+    elr, sigma = 0.5 / np.sum(toy.alpha_eff), 0.7
+    run = tr.simulate(toy, elr=elr, steps=300, constraint=constraint, seed=6, noise_scale=sigma)
+    noise = sigma * np.random.default_rng([6, 2]).standard_normal((300, toy.dim))
+    rec, final = ref.run(_twin_loss_grad(toy), toy.random_point(6), elr, 300, constraint, toy.dims, noise)
+    np.testing.assert_allclose(run.loss, rec["loss"], rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(run.sq_norm, rec["sq_norm"], rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(tr.simulate_module.state_vector(toy, run.final_state.values), final, atol=1e-11)
+    assert run.attrs["noise_scale"] == sigma
+
+
+def test_tangent_noise_is_si_consistent():
+    # orthogonal to every group and with mean square sigma^2 / r_i^2 (the scaling of an SI gradient)
+    from . import reference as r
+
+    toy = TOYS["rayleigh-rotated"]
+    theta = toy.random_point(0) * 3.0
+    xi = np.random.default_rng(1).standard_normal((20_000, toy.dim))
+    samples = np.array([r.tangent_noise(theta, x, toy.dims) for x in xi])
+    for sl in r.group_slices(toy.dims):
+        np.testing.assert_allclose(samples[:, sl] @ theta[sl], 0, atol=1e-12)
+        ms = np.mean(np.sum(samples[:, sl] ** 2, axis=1))
+        assert ms == pytest.approx(1 / (theta[sl] @ theta[sl]), rel=0.03)
+
+
+def test_noise_depends_only_on_the_seed_and_rejects_bad_values():
+    toy = TOYS["canonical"]
+    a = tr.simulate(toy, elr=0.2, steps=200, seed=3, noise_scale=0.5)
+    b = tr.simulate(toy, elr=0.2, steps=200, seed=3, noise_scale=0.5)
+    xr.testing.assert_identical(a, b)
+    with pytest.raises(ValueError, match="noise_scale"):
+        tr.simulate(toy, elr=0.2, steps=10, noise_scale=-1.0)
+    with pytest.raises(ValueError, match="lyapunov"):
+        tr.simulate(toy, elr=0.2, steps=10, noise_scale=1.0, lyapunov=True)
+
+
+def test_sharpness_switch_changes_only_the_sharpness_records():
+    toy = TOYS["canonical"]
+    a = tr.simulate(toy, elr=0.3, steps=300, seed=2)
+    b = tr.simulate(toy, elr=0.3, steps=300, seed=2, sharpness=False)
+    np.testing.assert_array_equal(a.loss, b.loss)
+    np.testing.assert_array_equal(a.final_state, b.final_state)
+    assert np.isnan(b.sharpness).all() and np.isnan(b.total_sharpness).all()
+    assert np.isfinite(a.sharpness).all()

@@ -173,7 +173,8 @@ def _project_tangent(theta, offsets, individual, radii, v):
 
 
 def _pgd_run_impl(
-    theta0, tangent0, elr, steps, record_every, individual, lyapunov, tail_len, offsets, mats
+    theta0, tangent0, elr, steps, record_every, individual, lyapunov, tail_len, offsets, mats, noise=None,
+    with_sharpness=True,
 ):
     """Projected gradient descent on the sphere, recording diagnostics every ``record_every`` steps.
 
@@ -187,7 +188,10 @@ def _pgd_run_impl(
     ``record_every`` steps starting at ``t``.  The tangent map of one step is
     ``v -> (I - y^ y^T)(v - elr H v) / |y|`` (per group, times ``R_i``, under the individual
     constraint), the tangent vector renormalised after each step.  The last ``tail_len`` states are
-    kept for period detection.  A non-finite value stops the run: the remaining records are NaN and
+    kept for period detection.  ``noise`` (optional, ``steps x D`` standard normals) adds SI-consistent
+    gradient noise ``P_i xi_i / (|theta_i| sqrt(d_i - 1))`` to each group's gradient (``P_i`` the
+    projection orthogonal to ``theta_i``), so its mean square is ``1/r_i^2``; it is pre-scaled by the
+    caller and excluded from the tangent map.  A non-finite value stops the run: the remaining records are NaN and
     the status says at which step it happened.
     """
     dim = theta0.size
@@ -226,6 +230,18 @@ def _pgd_run_impl(
         loss = _loss_grad(theta, offsets, mats, grad)
         for p in range(dim):
             nxt[p] = theta[p] - elr * grad[p]
+        if noise is not None:
+            for i in range(n):
+                a = offsets[i]
+                b = offsets[i + 1]
+                dot = 0.0
+                r2 = 0.0
+                for p in range(a, b):
+                    dot += noise[t, p] * theta[p]
+                    r2 += theta[p] * theta[p]
+                scale = elr / (math.sqrt(r2) * math.sqrt(b - a - 1.0))
+                for p in range(a, b):
+                    nxt[p] -= scale * (noise[t, p] - dot / r2 * theta[p])
         ok = math.isfinite(loss)
         if individual:
             for i in range(n):
@@ -290,9 +306,10 @@ def _pgd_run_impl(
                 for p in range(offsets[i], offsets[i + 1]):
                     s += theta[p] * theta[p]
                 sq_rec[k, i] = s
-            tsharp_rec[k] = _sharpness(theta, offsets, mats, individual, hbuf, gsharp)
-            for i in range(n):
-                sharp_rec[k, i] = gsharp[i]
+            if with_sharpness:  # an eigen-solve per record: the costliest diagnostic, optional
+                tsharp_rec[k] = _sharpness(theta, offsets, mats, individual, hbuf, gsharp)
+                for i in range(n):
+                    sharp_rec[k, i] = gsharp[i]
         if lyapunov and (t % record_every == record_every - 1 or t == steps - 1):
             growth_rec[t // record_every] = growth
             growth = 0.0

@@ -19,6 +19,7 @@ __all__ = [
     "plot_orbit_diagram",
     "plot_individual_elrs",
     "plot_constraints",
+    "plot_divergence",
     "save_figure",
 ]
 
@@ -335,4 +336,50 @@ def plot_constraints(total: xr.Dataset, individual: xr.Dataset, fig=None):
     axes[0, 0].set_ylabel("mean F / random level")
     axes[1, 0].set_ylabel("largest Lyapunov exp.")
     _regime_legend(fig, labels)
+    return fig
+
+
+def plot_divergence(ds: xr.Dataset, fig=None):
+    """Distance from the random level, ``1 - F/F_rand``, and mean cos-angle against ``k`` (log-log).
+
+    One curve per noise scale (seed mean, band = seed range).  The deterministic toy follows the
+    theory ``1/k`` (a straight line of slope -1): it reaches the random level only as ``k -> inf``.
+    Stochastic gradients bend the curves down to the divergence criterion (dashed: loss within
+    ``divergence_tol`` of the random level, cos-angle below ``divergence_cos``) at a finite ``k``,
+    marked where every seed is labelled divergent.
+    """
+    import matplotlib.pyplot as plt
+
+    from toyregimes.divergence import divergence_onset
+
+    if fig is None:
+        fig = plt.figure(figsize=(10, 4.2), layout="constrained")
+    axes = fig.subplots(1, 2, sharex=True)
+    k = ds["k"].values
+    onset = divergence_onset(ds)
+    gap = 1.0 - ds["loss_fraction"]
+    for j, sigma in enumerate(ds["noise_scale"].values):
+        color = f"C{j}"
+        label = "deterministic" if sigma == 0 else f"noise scale {sigma:g}"
+        for ax, var in zip(axes, (gap, ds["mean_cos_angle"]), strict=True):
+            v = np.clip(var.isel(noise_scale=j).values, 1e-5, None)
+            ax.plot(k, v.mean(axis=1), color=color, lw=1.4, label=label)
+            ax.fill_between(k, v.min(axis=1), v.max(axis=1), color=color, alpha=0.2, lw=0)
+            if np.isfinite(onset.values[j]):
+                ax.axvline(onset.values[j], color=color, ls=":", lw=1)
+    axes[0].plot(k, 1 / k, color="k", ls="--", lw=1, label="theory 1/k (deterministic)")
+    axes[0].axhline(ds.attrs["divergence_tol"], color="C3", ls="--", lw=1, label="divergence criterion")
+    axes[1].axhline(ds.attrs["divergence_cos"], color="C3", ls="--", lw=1)
+    axes[0].set_ylabel("1 − F / random level")
+    axes[1].set_ylabel("mean cos ∠(θ_t, θ_t+1)")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("k = elr · Σα")
+        ax.axvline(1.0, color="0.3", ls=":", lw=1)
+    axes[0].legend(loc="lower left", fontsize="x-small")
+    fig.suptitle(
+        f"{toy_label(ds.attrs['toy'])}: dotted verticals mark where every seed is labelled divergent",
+        fontsize="small",
+    )
     return fig

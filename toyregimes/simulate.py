@@ -6,7 +6,7 @@ import numpy as np
 import xarray as xr
 
 from toyregimes import __version__, kernels
-from toyregimes._validate import as_constraint, as_int, as_positive, as_seed
+from toyregimes._validate import as_constraint, as_float_array, as_int, as_positive, as_seed
 from toyregimes.toys import Toy
 
 __all__ = ["simulate", "initial_point", "state_vector"]
@@ -45,6 +45,8 @@ def simulate(
     init=None,
     record_every=1,
     lyapunov: bool = False,
+    noise_scale: float = 0.0,
+    sharpness: bool = True,
 ) -> xr.Dataset:
     """Run PGD on the unit sphere with fixed effective learning rate ``elr``.
 
@@ -70,6 +72,16 @@ def simulate(
         Also propagate a tangent vector with the exact Jacobian of the PGD step and record its
         log growth (``tangent_log_growth``, summed over each recording interval), from which
         :func:`toyregimes.analysis.lyapunov` computes the largest Lyapunov exponent.
+    noise_scale : float >= 0
+        Stochastic gradients: add ``noise_scale`` times SI-consistent Gaussian noise to the gradient
+        of every group, orthogonal to the group and of mean square ``noise_scale^2 / r_i^2`` (as a
+        gradient of an SI function scales).  The noise is drawn from its own stream of ``seed``
+        (``default_rng([seed, 2])``), so it depends only on the seed.  Not combinable with
+        ``lyapunov`` (the exponent of a random dynamical system is not what the tangent map of the
+        deterministic step measures).
+    sharpness : bool
+        Record the sphere sharpness (one small eigen-solve per record, the costliest diagnostic);
+        with False, ``sharpness`` and ``total_sharpness`` are NaN.
 
     Returns
     -------
@@ -95,16 +107,23 @@ def simulate(
     constraint = as_constraint(constraint)
     seed = as_seed(seed)
     lyapunov = bool(lyapunov)
+    noise_scale = float(as_float_array(noise_scale, "noise_scale"))
+    if noise_scale < 0:
+        raise ValueError(f"noise_scale must be >= 0, got {noise_scale}")
+    if noise_scale > 0 and lyapunov:
+        raise ValueError("noise_scale > 0 cannot be combined with lyapunov=True")
     theta0 = initial_point(toy, seed, init)
     # The tangent vector is drawn after the initial point from its own stream, so switching the
     # Lyapunov estimate on never changes the trajectory.
     tangent0 = np.random.default_rng([seed, 1]).standard_normal(toy.dim)
     tail_len = min(steps, TAIL_STATES)
 
-    out = toy.kernels["pgd_run"](
-        theta0, tangent0, elr, steps, record_every, constraint == "individual", lyapunov,
-        tail_len, toy.offsets, toy.mats,
-    )
+    args = (theta0, tangent0, elr, steps, record_every, constraint == "individual", lyapunov, tail_len,
+            toy.offsets, toy.mats)
+    noise = None
+    if noise_scale > 0:
+        noise = noise_scale * np.random.default_rng([seed, 2]).standard_normal((steps, toy.dim))
+    out = toy.kernels["pgd_run"](*args, noise, bool(sharpness))
     loss, sq, geff, angle, sharp, tsharp, growth, tail, final, status, fail_step = out
     record_steps = np.arange(0, steps, record_every, dtype=np.int64)
     attrs = {
@@ -117,6 +136,8 @@ def simulate(
         "init": "random" if init is None else "given",
         "record_every": record_every,
         "lyapunov": int(lyapunov),
+        "noise_scale": noise_scale,
+        "sharpness": int(bool(sharpness)),
         "toy": toy.spec_json,
         "toy_kind": toy.kind,
         "dims": list(toy.dims),

@@ -1,0 +1,120 @@
+"""The divergent regime: where the loss sits at the random-direction level.
+
+The deterministic canonical toy has no sharp divergent regime: its time-averaged loss is
+``(A/2)(1 - 1/k)``, which reaches the random level ``A/2`` only as ``k -> infinity`` (SPEC section 2;
+the seed paper remarks on it too).  Stochastic gradients change that: SI-consistent gradient noise
+erases the small bias of each large step towards lower loss, and the loss reaches the random level
+(within the documented tolerance, with decorrelated steps) at a finite ``k`` that falls as the noise
+grows.  :func:`noisy_sweep` measures this with :func:`toyregimes.simulate` and the same regime
+criteria as everywhere else (:func:`toyregimes.analysis.classify_stats`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from tqdm.auto import tqdm
+
+from toyregimes import __version__, analysis
+from toyregimes._validate import as_float_array, as_int, as_positive
+from toyregimes.io import register_schema
+from toyregimes.orbits import _quiet
+from toyregimes.simulate import _check_toy, simulate
+
+__all__ = ["noisy_sweep", "divergence_onset"]
+
+register_schema(
+    "noisy_sweep",
+    ("k", "noise_scale", "seed"),
+    {"mean_loss": ("k", "noise_scale", "seed"), "mean_cos_angle": ("k", "noise_scale", "seed")},
+    ("steps", "tail", "random_level"),
+)
+
+
+def noisy_sweep(toy, k, noise_scales, seeds=4, steps: int = 10_000, tail: int = 5_000, progress=None) -> xr.Dataset:
+    """Tail loss and cos-angle of PGD with stochastic gradients over ``k`` and the noise scale.
+
+    Parameters
+    ----------
+    toy : Toy
+    k : 1-d array of float > 0
+        Dimensionless ELR ``elr * sum(alpha_eff)``.
+    noise_scales : 1-d array of float >= 0
+        ``noise_scale`` of :func:`toyregimes.simulate` (0: deterministic).
+    seeds : int
+        Seeds ``0 .. seeds-1`` per point.
+
+    Returns
+    -------
+    xarray.Dataset with dims ``(k, noise_scale, seed)``: ``mean_loss``, ``mean_cos_angle``,
+    ``loss_fraction`` (``(F - F_min)/(F_rand - F_min)``) and ``regime``; the divergence criterion
+    uses ``analysis.DEFAULTS`` (random level within 2%, mean cos-angle below 0.05).
+
+    Example: ``noisy_sweep(canonical([1, 2, 3]), np.geomspace(0.3, 100, 30), [0, 1, 3])``.
+    """
+    toy = _check_toy(toy)
+    ks = np.atleast_1d(as_positive(k, "k")).astype(float)
+    sigmas = np.atleast_1d(as_float_array(noise_scales, "noise_scales")).astype(float)
+    if np.any(sigmas < 0):
+        raise ValueError("noise_scales must be >= 0")
+    n_seeds = as_int(seeds, "seeds", minimum=1)
+    steps = as_int(steps, "steps", minimum=1)
+    tail = as_int(tail, "tail", minimum=1)
+    if tail > steps:
+        raise ValueError(f"tail must be <= steps ({steps}), got {tail}")
+    a_sum = float(np.sum(toy.alpha_eff))
+    shape = (ks.size, sigmas.size, n_seeds)
+    mean_loss = np.empty(shape)
+    mean_cos = np.empty(shape)
+    labels = np.empty(shape, dtype=object)
+    min_loss = toy.min_loss if np.isfinite(toy.min_loss) else 0.0
+    total = ks.size * sigmas.size * n_seeds
+    with tqdm(total=total, desc="noisy sweep", disable=_quiet(progress)) as bar:
+        for i, kv in enumerate(ks):
+            for j, sigma in enumerate(sigmas):
+                for s in range(n_seeds):
+                    # every step is recorded: the loss alternates between two levels (period-2 structure),
+                    # so sub-sampling by an even stride would alias; the sharpness is not needed here
+                    run = simulate(toy, elr=kv / a_sum, steps=steps, seed=s, noise_scale=sigma, sharpness=False)
+                    window = run.isel(step=slice(steps - tail, None))
+                    mean_loss[i, j, s] = float(window.loss.mean())
+                    mean_cos[i, j, s] = float(np.cos(window.angle).mean())
+                    # noise never lets the state repeat exactly: the period test applies only without it
+                    period = analysis.summary(run, tail)["period"] if sigma == 0 else 0
+                    labels[i, j, s] = analysis.classify_stats(
+                        status=run.attrs["status"], mean_loss=mean_loss[i, j, s],
+                        mean_cos_angle=mean_cos[i, j, s], period=period, lyapunov=np.nan,
+                        random_level=toy.random_level, min_loss=min_loss,
+                    )
+                    bar.update()
+    dims = ("k", "noise_scale", "seed")
+    return xr.Dataset(
+        {
+            "mean_loss": (dims, mean_loss),
+            "mean_cos_angle": (dims, mean_cos),
+            "loss_fraction": (dims, (mean_loss - min_loss) / (toy.random_level - min_loss)),
+            "regime": (dims, labels.astype(str)),
+        },
+        coords={"k": ks, "noise_scale": sigmas, "seed": np.arange(n_seeds, dtype=np.int64)},
+        attrs={
+            "toyregimes_kind": "noisy_sweep",
+            "toyregimes_version": __version__,
+            "toy": toy.spec_json,
+            "steps": steps,
+            "tail": tail,
+            "random_level": toy.random_level,
+            "min_loss": min_loss,
+            "divergence_tol": analysis.DEFAULTS["divergence_tol"],
+            "divergence_cos": analysis.DEFAULTS["divergence_cos"],
+        },
+    )
+
+
+def divergence_onset(ds: xr.Dataset) -> xr.DataArray:
+    """Smallest ``k`` at which every seed is labelled ``divergence``, per noise scale (NaN if none)."""
+    all_div = (ds["regime"] == "divergence").all("seed")
+    onset = [
+        float(ds["k"].values[np.argmax(col)]) if col.any() else np.nan
+        for col in all_div.transpose("noise_scale", "k").values
+    ]
+    return xr.DataArray(onset, coords={"noise_scale": ds["noise_scale"].values}, dims="noise_scale")
