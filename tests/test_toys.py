@@ -3,7 +3,7 @@
 import numba
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toyregimes as tr
@@ -189,3 +189,50 @@ def test_custom_rejects_value_that_is_not_a_number():
 def test_custom_rejects_uncompilable_function():
     with pytest.raises(ValueError, match="custom toy"):
         tr.toys.custom(lambda x: object(), lambda x: x, dims=[2])
+
+
+# ----------------------------------------------------------------------------- expression toys
+@settings(max_examples=6)  # every example compiles two Numba functions (~0.5 s)
+@given(alpha=st.lists(st.floats(0.1, 10.0), min_size=1, max_size=3), seed=st.integers(0, 1000))
+def test_expression_toy_equals_canonical(alpha, seed):
+    text = " + ".join(f"a{i}*y{i}**2/(x{i}**2 + y{i}**2)" for i in range(len(alpha)))
+    groups = [[f"x{i}", f"y{i}"] for i in range(len(alpha))]
+    toy = tr.toys.from_expression(text, groups, {f"a{i}": a for i, a in enumerate(alpha)}, check_points=2)
+    ref_toy = tr.toys.canonical(alpha)
+    x = _point(toy.dim, seed)
+    assert toy.value(x) == pytest.approx(ref_toy.value(x), rel=1e-12, abs=1e-14)
+    np.testing.assert_allclose(toy.gradient(x), ref_toy.gradient(x), rtol=1e-10, atol=1e-13)
+
+
+def test_expression_toy_round_trips_through_its_spec_and_simulates():
+    toy = tr.toys.from_expression("sin(atan2(y, x))^2 + 0.5*(x*v - y*u)**2/((x**2+y**2)*(u**2+v**2))",
+                                  [["x", "y"], ["u", "v"]])
+    again = tr.toys.from_spec(toy.spec_json)
+    run = tr.simulate(toy, elr=0.2, steps=100, seed=0)
+    np.testing.assert_array_equal(tr.simulate(again, elr=0.2, steps=100, seed=0).loss, run.loss)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ('__import__("os").system("true")', "Call is not allowed"),
+        ("x.real", "Attribute"),
+        ("x if y else 0", "IfExp"),
+        ("[x]", "List"),
+        ("y**2/(x**2+y**2) + z", "unknown name 'z'"),
+        ("sin(x=1)", "positional"),
+        ("x**2 + y**2", "not scale-invariant"),
+        ("y**2/(x**2+", "syntax"),
+        ("", "non-empty"),
+    ],
+)
+def test_expression_parser_refuses_everything_outside_the_grammar(text, match):
+    with pytest.raises(ValueError, match=match):
+        tr.toys.from_expression(text, [["x", "y"]])
+
+
+def test_expression_symbol_names_are_checked():
+    with pytest.raises(ValueError, match="reserved"):
+        tr.toys.from_expression("theta", [["theta", "y"]])
+    with pytest.raises(ValueError, match="groups"):
+        tr.toys.from_expression("y**2/(x**2+y**2)", [["x"]])

@@ -21,7 +21,7 @@ import numpy as np
 from toyregimes import kernels
 from toyregimes._validate import as_alpha, as_float_array, as_int, as_seed
 
-__all__ = ["Toy", "canonical", "rayleigh", "custom"]
+__all__ = ["Toy", "canonical", "rayleigh", "custom", "from_expression"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -395,6 +395,8 @@ def from_spec(spec) -> Toy:
         return canonical(spec["alpha"])
     if kind == "rayleigh":
         return rayleigh(spec["spectra"], rotate=spec["rotate"], seed=spec["seed"])
+    if kind == "expression":
+        return from_expression(spec["expression"], spec["groups"], spec["params"], name=spec["name"])
     raise ValueError(f"cannot rebuild a toy of kind {kind!r} from its spec")
 
 
@@ -452,3 +454,46 @@ def stochastic(base, n_samples: int = 32, spread: float = 0.5, seed: int = 0) ->
 
 
 __all__.append("stochastic")
+
+
+def from_expression(text: str, groups, params=None, *, name: str | None = None, **checks) -> Toy:
+    """A user toy from a formula, e.g. ``"2*y1**2/(x1**2 + y1**2) + sin(atan2(y2, x2))**2"``.
+
+    The text is parsed by a restricted parser (:func:`toyregimes.expressions.parse_expression`; no
+    ``eval``/``sympify`` of the text), the gradient is derived with sympy, both are compiled with
+    Numba, and the result goes through :func:`custom`'s checks (scale invariance per group, Euler
+    identity, finite differences) before it is accepted.
+
+    Parameters
+    ----------
+    text : str
+        The loss ``F`` in the coordinates of ``groups`` (and the names of ``params``).
+    groups : list of lists of str
+        Coordinate names of each group, e.g. ``[["x1", "y1"], ["x2", "y2"]]``.
+    params : dict of str -> float, optional
+        Named constants substituted before differentiation.
+    **checks
+        Passed to :func:`custom` (``random_level``, ``check_points``, ``seed``, ``rtol``).
+
+    Example: ``from_expression("a*y**2/(x**2+y**2)", [["x", "y"]], {"a": 3.0})``.
+    """
+    from toyregimes import expressions
+
+    if isinstance(groups, str) or not groups or any(isinstance(g, str) or len(g) < 2 for g in groups):
+        raise ValueError("groups must be a list of lists of at least 2 coordinate names each")
+    params = dict(params or {})
+    for key, value in params.items():
+        if not np.isfinite(float(value)):
+            raise ValueError(f"params[{key!r}] must be finite, got {value!r}")
+    coords = [c for g in groups for c in g]
+    expr = expressions.parse_expression(text, [*coords, *params])
+    expr = expr.subs({expressions.sp.Symbol(k, real=True): float(v) for k, v in params.items()})
+    stray = sorted(str(s) for s in expr.free_symbols if str(s) not in coords)
+    if stray:
+        raise ValueError(f"expression uses symbols that are neither coordinates nor params: {stray}")
+    value, gradient = expressions.compile_toy_functions(expr, groups)
+    toy = custom(value, gradient, dims=[len(g) for g in groups], name=name or text, **checks)
+    toy.spec.update(
+        {"kind": "expression", "expression": text, "groups": [list(g) for g in groups], "params": params}
+    )
+    return toy
