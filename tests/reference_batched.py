@@ -2,7 +2,8 @@
 
 Used by the tests (kernel == twin) and by ``benchmarks/bench_sweep.py`` as the numpy baseline.  The
 trajectory update performs the same IEEE operations in the same order as the kernel, so states and
-sequential tail sums agree bit for bit; the tangent map is written as an explicit 2x2 Hessian per
+sequential tail sums agree bit for bit (including the snap of ``y_i < SNAP |x_i|`` to 0, see
+:mod:`toyregimes.batched`); the tangent map is written as an explicit 2x2 Hessian per
 group (different algebra from the kernel's closed-form product), and periods come from
 :func:`toyregimes.analysis.detect_period` itself, so those parts are an independent check.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from toyregimes import analysis
+from toyregimes.batched import SNAP
 
 
 def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False, lyapunov=True,
@@ -44,18 +46,19 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
                 states[t - (steps - n_states), 1::2] = y
             ox, oy = x.copy(), y.copy()
             r2 = x * x + y * y
-            ay = alpha * y
-            f = (y * ay) / r2
-            sc = 2.0 / r2
-            g0 = sc * (0.0 - f * x)
-            g1 = sc * (ay - f * y)
-            nx = x - elr * g0
-            ny = y - elr * g1
+            inv = 1.0 / r2
+            f = alpha * ((y * y) * inv)
+            c = (2.0 * elr) * inv
+            nx = x + (c * f) * x
+            ny = y - (c * (alpha - f)) * y
             loss = np.zeros(m)
             for i in range(n):
                 loss = loss + f[i]
             if lyapunov:
                 # explicit Euclidean Hessian of alpha y^2 / r^2 per group, then (I - elr H) v
+                sc = 2.0 * inv
+                g0 = sc * (0.0 - f * x)
+                g1 = sc * ((alpha - f) * y)
                 h00 = sc * ((0.0 - f) - 2 * x * g0)
                 h01 = sc * (0.0 - (x * g1 + g0 * y))
                 h11 = sc * ((alpha - f) - 2 * y * g1)
@@ -65,14 +68,14 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
                 q = (0.0 + nx * nx) + ny * ny
                 chk = chk + q.sum(axis=0)
                 s = radii / np.sqrt(q)
-                x, y = nx * s, ny * s
             else:
                 ssum = np.zeros(m)
                 for i in range(n):
                     ssum = (ssum + nx[i] * nx[i]) + ny[i] * ny[i]
                 chk = chk + ssum
                 s = np.broadcast_to(1.0 / np.sqrt(ssum), (n, m))
-                x, y = nx * s, ny * s
+            x, y = nx * s, ny * s
+            y = np.where(np.abs(y) < SNAP * np.abs(x), 0.0, y)
             chk = chk + loss
             if lyapunov:
                 if individual:
@@ -83,6 +86,8 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
                 wy = (wy - d * y) * s
                 vn = np.sqrt((wx * wx + wy * wy).sum(axis=0))
                 vx, vy = wx / vn, wy / vn
+                vx = np.where(np.abs(vx) < SNAP, 0.0, vx)
+                vy = np.where(np.abs(vy) < SNAP, 0.0, vy)
                 if t >= t0:
                     logs = logs + np.log(vn)
             if t >= t0:

@@ -36,6 +36,9 @@ def _columns(toy, seeds, elrs, individual=False):
 # ----------------------------------------------------------------------------- sweep == simulate
 @pytest.mark.parametrize("constraint", ["total", "individual"])
 def test_sweep_equals_simulate_point_by_point(constraint):
+    # The kernel rounds differently from simulate (one reciprocal per group instead of two divisions,
+    # groups snapped to their minimum once y_i < 1e-100 |x_i|; see toyregimes.batched), so the
+    # trajectories agree to rounding where the dynamics is not chaotic, and statistically where it is.
     k = [0.5, 1.3, 3.0]
     seeds = [0, 3]
     steps, tail = 3000, 1000
@@ -45,22 +48,27 @@ def test_sweep_equals_simulate_point_by_point(constraint):
             run = tr.simulate(TOY, elr, steps, constraint=constraint, seed=seed, lyapunov=True)
             stats = analysis.summary(run, tail)
             pt = res.isel(elr=j, seed=s_idx)
-            # the trajectory is bit for bit the same, also in the chaotic runs (k = 3)
-            np.testing.assert_array_equal(pt.final_state.values, run.final_state.values.reshape(-1))
-            np.testing.assert_array_equal(pt.tail_state.values, run.tail_state.values.reshape(128, -1))
-            # sums differ only in order (sequential here, pairwise in numpy)
-            for key in ("mean_loss", "std_loss", "mean_cos_angle"):
-                assert float(pt[key]) == pytest.approx(stats[key], rel=1e-11, abs=1e-13), key
-            np.testing.assert_allclose(pt.mean_sq_norm.values, stats["mean_sq_norm"], rtol=1e-12)
-            chord = 2 * np.sin(0.5 * run.angle.values[-tail:])
-            assert float(pt.mean_step) == pytest.approx(chord.mean(), rel=1e-11, abs=1e-13)
-            assert float(pt.lyapunov) == pytest.approx(stats["lyapunov"], rel=1e-9, abs=1e-12)
             assert int(pt.period) == stats["period"]
             assert pt.regime.item() == stats["regime"]
+            if stats["lyapunov"] > 0.01:  # chaotic: rounding differences grow to order one
+                assert float(pt.mean_loss) == pytest.approx(stats["mean_loss"], rel=0.05)
+                assert float(pt.mean_cos_angle) == pytest.approx(stats["mean_cos_angle"], rel=0.05)
+                # a finite-time exponent over 1000 steps fluctuates by ~20% between nearby trajectories
+                assert float(pt.lyapunov) == pytest.approx(stats["lyapunov"], rel=0.3)
+                continue
+            np.testing.assert_allclose(pt.final_state.values, run.final_state.values.reshape(-1), rtol=0, atol=1e-10)
+            np.testing.assert_allclose(pt.tail_state.values, run.tail_state.values.reshape(128, -1), rtol=0,
+                                       atol=1e-10)
+            for key in ("mean_loss", "std_loss", "mean_cos_angle"):
+                assert float(pt[key]) == pytest.approx(stats[key], rel=1e-10, abs=1e-12), key
+            np.testing.assert_allclose(pt.mean_sq_norm.values, stats["mean_sq_norm"], rtol=1e-10)
+            chord = 2 * np.sin(0.5 * run.angle.values[-tail:])
+            assert float(pt.mean_step) == pytest.approx(chord.mean(), rel=1e-10, abs=1e-12)
+            assert float(pt.lyapunov) == pytest.approx(stats["lyapunov"], rel=1e-9, abs=1e-12)
             sq = run.sq_norm.values[-tail:]
             c = elr * np.asarray(ALPHA) / sq
-            assert float(pt.min_c) == pytest.approx(c.min(), rel=1e-14)
-            assert float(pt.max_c) == pytest.approx(c.max(), rel=1e-14)
+            assert float(pt.min_c) == pytest.approx(c.min(), rel=1e-10)
+            assert float(pt.max_c) == pytest.approx(c.max(), rel=1e-10)
 
 
 def test_generic_toy_fallback_equals_simulate():
@@ -94,6 +102,58 @@ def test_kernel_equals_numpy_twin(individual):
     np.testing.assert_allclose(ly, ref["lyapunov"], rtol=1e-9, atol=1e-12)
     # in-kernel period detection == analysis.detect_period on the same states
     np.testing.assert_array_equal(per, ref["period"])
+
+
+def test_block_periods_equal_detect_period_rows():
+    rng = np.random.default_rng(1)
+    rows, n, bsz = 40, 2, 12
+    buf = np.empty((rows, n, 2, bsz))
+    t = np.arange(rows)
+    for j in range(bsz):
+        p = [1, 2, 3, 5, 7, 2, 0, 4, 1, 3, 6, 0][j]
+        base = rng.standard_normal((max(p, 1), n, 2)) if p else rng.standard_normal((rows, n, 2))
+        series = base[t % len(base)] + [0.0, 1e-6, 0.04, 1e-3, 0.0, 0.3, 0.0, 1e-4, 1e-5, 0.0, 0.01, 0.0][j] * \
+            rng.standard_normal((rows, n, 2))
+        buf[:, :, :, j] = series
+    buf[5, 0, 1, 11] = np.nan
+    valid = np.ones(bsz, dtype=bool)
+    valid[11] = False
+    flat = np.moveaxis(buf, 3, 0).reshape(bsz, rows, 2 * n)
+    chords = np.sqrt(((flat[:, 1:] - flat[:, :-1]) ** 2).sum(-1))
+    step_max, step_sum = np.zeros(bsz), np.zeros(bsz)
+    for j in range(bsz):
+        for d in chords[j]:  # sequential, as the kernel
+            step_max[j] = max(step_max[j], d)
+            step_sum[j] += d
+    for tol, rtol, max_period in [(1e-3, 0.05, 16), (1e-2, 0.5, 8), (1e-9, 1e-3, 20), (1e-3, 0.05, 1)]:
+        out = np.empty(bsz, dtype=np.int64)
+        batched._block_periods(buf, step_max, step_sum, valid, tol, rtol, max_period, out)
+        expected = [batched.detect_period_rows(np.ascontiguousarray(flat[j]), tol, rtol, max_period) if valid[j]
+                    else 0 for j in range(bsz)]
+        assert out.tolist() == expected
+        assert len(set(expected)) > 2  # the cases are not all alike
+
+
+def test_sqrt_threshold_is_exact():
+    rng = np.random.default_rng(2)
+    for thr in np.concatenate([rng.uniform(0, 2, 200), 10.0 ** rng.uniform(-200, 150, 200), [0.0, 1.0, 4.0]]):
+        lim = batched._below_sqrt_threshold(thr)
+        cands = np.concatenate([[lim, np.nextafter(lim, 0), np.nextafter(lim, np.inf), thr * thr],
+                                np.nextafter(thr * thr, np.inf) + np.zeros(1)])
+        for d2 in cands[np.isfinite(cands) & (cands >= 0)]:
+            assert (np.sqrt(d2) < thr) == (d2 < lim), (thr, d2)
+
+
+def test_converging_runs_snap_to_the_minimum():
+    # y_i decays geometrically to 0; it is set to exactly 0 instead of crossing the subnormal range
+    x0, y0, vx, vy, elr = _columns(TOY, [0, 1, 2, 3], [0.3 / 6, 0.6 / 6])
+    out = batched.canonical_sweep(x0, y0, vx, vy, elr, np.array(ALPHA), 3000, 100, False, True, 20, 8, 1e-3, 0.05,
+                                  256, True)
+    states = out[12]
+    assert (out[11] == 0.0).all() and (states[:, -1, 1::2] == 0.0).all()
+    tiny = (states != 0) & (np.abs(states) < 1e-300)
+    assert not tiny.any()
+    assert (out[8] == 1).all() and (np.abs(out[7]) < 1e-9).all()  # a neutral direction: the minima form a sphere
 
 
 def test_nonfinite_is_data_not_error():

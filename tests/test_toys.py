@@ -211,7 +211,6 @@ def test_expression_toy_round_trips_through_its_spec_and_simulates():
     x = _point(4, 1)
     assert again.value(x) == toy.value(x)
     np.testing.assert_array_equal(again.gradient(x), toy.gradient(x))
-    # sin^2(atan2(y, x)) is the canonical f with alpha = 1; the coupling vanishes when both groups align
     run = tr.simulate(toy, elr=0.2, steps=100, seed=0)
     np.testing.assert_allclose(run.sq_norm.sum("group"), 1.0, atol=1e-13)
 

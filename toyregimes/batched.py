@@ -6,18 +6,36 @@ loop runs over contiguous trajectories and LLVM vectorises it.  ``prange`` distr
 ``block`` trajectories over threads; a block is copied into small local arrays that stay in L1 and
 is advanced step by step, the inner loop running over the block.
 
-Bit-compatibility with the single-run kernel.  The trajectory update reproduces the floating-point
-operations of :func:`toyregimes.kernels.rayleigh_loss_grad` and of the PGD loop for
-``M_i = diag(0, alpha_i)`` one for one (same operands, same order, no fused multiply-add), so a
-trajectory here is bit for bit the trajectory of ``simulate`` with the same initial point, also in
-chaotic runs where one ulp would otherwise grow to order one.  Statistics are reduced in-kernel over
-the last ``tail`` steps with sequential sums, so they agree with ``analysis.summary`` of the same
-run to rounding (numpy sums pairwise).  The tangent vector only needs to be accurate, not
-bit-compatible (its direction converges to the Oseledets direction whatever the rounding), so it
-uses the closed-form Hessian-vector product and multiplications by reciprocals.
+Rounding, and agreement with ``simulate``.  The update is the PGD step of
+:func:`toyregimes.kernels.pgd_run` for ``M_i = diag(0, alpha_i)``, written for speed: the divider is
+the bottleneck of the sweep, so each group costs one division, ``1 / r_i^2``, instead of two
+(``nu_i = (x_i (1 + c f_i), y_i (1 - c (alpha_i - f_i)))`` with ``c = 2 elr / r_i^2``, ``f_i =
+alpha_i y_i^2 / r_i^2``).  This rounds differently from ``simulate`` (a few ulps per step), so a
+trajectory agrees with ``simulate``'s to rounding where the dynamics is not chaotic (tested to 1e-10)
+and only statistically where it is, one ulp growing to order one there as between any two
+implementations.  Tail statistics are reduced in-kernel with sequential sums.  The numpy twin
+performs the same IEEE operations in the same order, so kernel and twin agree bit for bit.
+
+Subnormal numbers.  In converging runs y_i decays geometrically to 0, and on the way its square and
+products pass through the subnormal range, where x86 arithmetic is ~100x slower (one such lane
+stalls its whole vector).  A group with ``|y_i| < SNAP |x_i|`` (``SNAP = 1e-100``) is therefore set
+to its minimum ``y_i = 0`` when the normalised state is stored.  This is ~100 orders of magnitude
+below anything observable: at that point ``y_i^2`` is below one ulp of ``x_i^2``, so ``x``, the
+radii, the normalisation and the other groups are bit for bit what they would have been, and the
+loss differs by less than 1e-200.  Likewise tangent-vector components below ``SNAP`` (the vector has
+unit norm) are set to 0.  ``simulate`` has no snap; its converging runs reach y_i = 0 through the
+subnormal range instead.
+
+The tangent vector only needs to be accurate (its direction converges to the Oseledets direction
+whatever the rounding), so it uses the closed-form Hessian-vector product and multiplications by
+reciprocals.
+
+Period detection runs on the last ``n_states`` states of a block at once (:func:`_block_periods`,
+vectorised over trajectories, same answers as :func:`detect_period_rows`, which is the definition).
 
 Results of a trajectory depend only on its own inputs, never on its block, chunk or thread: vector
-lanes and scalar remainder iterations perform the same IEEE operations.
+lanes and scalar remainder iterations perform the same IEEE operations (no fast-math, no contraction
+to fused multiply-adds), and every data-dependent choice is made per trajectory.
 
 The slow numpy twin is ``tests/reference_batched.py``.
 """
@@ -36,6 +54,9 @@ STATUS_NONFINITE = 1
 # the per-step factors (a log per step and trajectory would dominate the cost of the tangent map
 # without SVML).  16 factors in [1e-19, 1e19] cannot over- or underflow.
 LOG_EVERY = 16
+
+# y_i below SNAP |x_i|, and tangent components below SNAP, are set to 0 (see the module docstring).
+SNAP = 1e-100
 
 
 @njit(cache=True)
@@ -92,27 +113,201 @@ def detect_period_rows(states, tol, rtol, max_period):
     return 0
 
 
+@njit(cache=True)
+def _below_sqrt_threshold(thr):
+    """``T`` such that ``math.sqrt(d2) < thr`` iff ``d2 < T`` for every double ``d2 >= 0``.
+
+    Correctly rounded sqrt is monotone, so the accepted ``d2`` form an interval ``[0, T)``; starting
+    from ``thr * thr`` a few ``nextafter`` steps find its end.  Lets period detection compare squared
+    distances (no sqrt) with exactly the answers of the sqrt comparison.
+    """
+    if thr != thr:
+        return np.nan
+    if thr <= 0.0:
+        return 0.0
+    if thr == np.inf:
+        return np.inf
+    c = thr * thr
+    while c > 0.0 and math.sqrt(c) >= thr:
+        c = np.nextafter(c, 0.0)
+    while True:
+        up = np.nextafter(c, np.inf)
+        if math.sqrt(up) < thr:
+            c = up
+        else:
+            return up
+
+
+@njit(cache=True, error_model="numpy")
+def _block_periods(buf, step_max, step_sum, valid, tol, rtol, max_period, out):
+    """:func:`detect_period_rows` for every trajectory of a block at once (same answers).
+
+    ``buf`` (rows, n, 2, B) holds the kept states, ``step_max``/``step_sum`` the max and sum of the
+    chords between consecutive rows, ``valid`` (B) which trajectories stayed finite.  Candidate
+    periods are tested for all undecided trajectories together, vectorised over the block; the test
+    of a period stops as soon as no trajectory still passes it, so a chaotic block costs about one
+    distance per candidate.  A trajectory's answer depends only on its own rows.
+    """
+    rows, n, _, bsz = buf.shape
+    open_ = np.zeros(bsz, dtype=np.bool_)
+    lim = np.empty(bsz)
+    ok = np.zeros(bsz, dtype=np.bool_)
+    d2 = np.empty(bsz)
+    n_open = 0
+    for j in range(bsz):
+        out[j] = 0
+        if rows < 2 or not valid[j]:
+            continue
+        if step_max[j] < tol:
+            out[j] = 1
+            continue
+        lim[j] = _below_sqrt_threshold(rtol * (step_sum[j] / (rows - 1)))
+        open_[j] = True
+        n_open += 1
+    for per in range(2, min(max_period, rows // 2) + 1):
+        if n_open == 0:
+            break
+        for j in range(bsz):
+            ok[j] = open_[j]
+        for t in range(rows - per):
+            a = buf[t + per]
+            b = buf[t]
+            for j in range(bsz):
+                d2[j] = 0.0
+            for i in range(n):
+                for c in range(2):
+                    ac = a[i, c]
+                    bc = b[i, c]
+                    for j in range(bsz):
+                        diff = ac[j] - bc[j]
+                        d2[j] += diff * diff
+            alive = 0
+            for j in range(bsz):
+                k = ok[j] and d2[j] < lim[j]
+                ok[j] = k
+                alive += k
+            if alive == 0:
+                break
+        for j in range(bsz):
+            if ok[j]:
+                out[j] = per
+                open_[j] = False
+                n_open -= 1
+
+
+@njit(cache=True, error_model="numpy")
+def _step_groups(x, y, nx, ny, r2o, e2, alpha, loss, ssum):
+    """Unnormalised PGD step of every group: ``nu_i = theta_i - elr grad_i F``; loss and |nu|^2 summed.
+
+    Per group, with ``u = y^2 / r^2`` and ``c = 2 elr / r^2`` (one division): ``f = alpha u`` and
+    ``nu = (x (1 + c f), y (1 - c (alpha - f)))``, which is ``theta - elr (2 / r^2)(M theta - f theta)``.
+    """
+    n, bsz = x.shape
+    for j in range(bsz):
+        loss[j] = 0.0
+        ssum[j] = 0.0
+    for i in range(n):
+        a = alpha[i]
+        xi = x[i]
+        yi = y[i]
+        nxi = nx[i]
+        nyi = ny[i]
+        ri = r2o[i]
+        for j in range(bsz):
+            xx = xi[j]
+            yy = yi[j]
+            r2 = xx * xx + yy * yy
+            inv = 1.0 / r2
+            f = a * ((yy * yy) * inv)
+            c = e2[j] * inv
+            px = xx + (c * f) * xx
+            py = yy - (c * (a - f)) * yy
+            nxi[j] = px
+            nyi[j] = py
+            ri[j] = r2
+            loss[j] += f
+            q = ssum[j] + px * px
+            ssum[j] = q + py * py
+
+
+@njit(cache=True, error_model="numpy")
+def _step_groups_tangent(x, y, nx, ny, r2o, vx, vy, e2, alpha, loss, ssum):
+    """:func:`_step_groups` and ``w = v - elr H v`` (H the Euclidean Hessian at theta), in place in ``vx, vy``.
+
+    ``H v = (2/r^2)[(M - f) v - theta (2/r^2)(G.v) - G (2/r^2)(theta.v)]`` with ``G = M theta - f theta``
+    (the closed form of ``kernels.rayleigh_hessian``), so ``elr H v = c h`` with ``h`` the bracket.
+    """
+    n, bsz = x.shape
+    for j in range(bsz):
+        loss[j] = 0.0
+        ssum[j] = 0.0
+    for i in range(n):
+        a = alpha[i]
+        xi = x[i]
+        yi = y[i]
+        nxi = nx[i]
+        nyi = ny[i]
+        ri = r2o[i]
+        vxi = vx[i]
+        vyi = vy[i]
+        for j in range(bsz):
+            xx = xi[j]
+            yy = yi[j]
+            r2 = xx * xx + yy * yy
+            inv = 1.0 / r2
+            f = a * ((yy * yy) * inv)
+            c = e2[j] * inv
+            px = xx + (c * f) * xx
+            py = yy - (c * (a - f)) * yy
+            nxi[j] = px
+            nyi[j] = py
+            ri[j] = r2
+            loss[j] += f
+            q = ssum[j] + px * px
+            ssum[j] = q + py * py
+            wx = vxi[j]
+            wy = vyi[j]
+            sc = 2.0 * inv
+            gx = 0.0 - f * xx
+            gy = (a - f) * yy
+            tv = sc * (xx * wx + yy * wy)
+            gv = sc * (gx * wx + gy * wy)
+            hx = (0.0 - f * wx) - xx * gv - gx * tv
+            hy = (a - f) * wy - yy * gv - gy * tv
+            vxi[j] = wx - c * hx  # elr H v = c h
+            vyi[j] = wy - c * hy
+
+
 @njit(cache=True, error_model="numpy")
 def _run_block(
     x, y, vx, vy, elr, alpha, steps, tail, individual, lyapunov, n_states, radii,
-    out_stats, out_sq, out_r2min, out_r2max, out_lyap, out_buf,
+    out_stats, out_sq, out_r2min, out_r2max, out_lyap, out_buf, out_step,
 ):
     """Advance one block of trajectories (arrays ``(n, B)``, modified in place) and reduce its tail.
 
     ``out_stats`` rows: 0 sum of (F - K), 1 sum of (F - K)^2 with K the first tail loss, 2 K,
-    3 sum of cos angle, 4 sum of chord |theta_{t+1} - theta_t|, 5 finiteness check (non-finite iff a loss or norm was).
+    3 sum of cos angle, 4 sum of chord |theta_{t+1} - theta_t|, 5 finiteness check (non-finite iff a
+    loss or norm was).
     ``out_sq``/``out_r2min``/``out_r2max`` (n, B): sum, min and max of r_i^2 over the tail.
     ``out_lyap`` (B): summed log growth of the tangent vector over the tail.
     ``out_buf`` (n_states, n, 2, B): the states theta_t for the last ``n_states`` steps.
+    ``out_step`` (2, B): max and sequential sum of the chords between consecutive kept states (the
+    first loop of :func:`detect_period_rows`, same operations).
     """
     n, bsz = x.shape
     t0 = steps - tail
     s0 = steps - n_states
-    ssum = np.zeros(bsz)  # |y|^2 of the unnormalised step (total) / per-group scratch
+    e2 = np.empty(bsz)  # 2 elr, hoisted
+    for j in range(bsz):
+        e2[j] = 2.0 * elr[j]
+    nx = np.empty((n, bsz))  # unnormalised next point
+    ny = np.empty((n, bsz))
+    r2o = np.empty((n, bsz))  # r_i^2 at theta_t
+    scale = np.empty((n, bsz))  # R_i / |nu_i| (individual) or 1 / |nu| (total, row 0)
+    ssum = np.zeros(bsz)
     loss = np.zeros(bsz)
-    scale = np.empty((n, bsz))  # radius / |y_i| (individual) or 1/|y| (total, row 0)
-    ox = np.empty((n, bsz))
-    oy = np.empty((n, bsz))
+    d2 = np.zeros(bsz)  # squared chord |theta_{t+1} - theta_t|^2
+    ch = np.zeros(bsz)  # chord
     dot = np.zeros(bsz)
     prod = np.ones(bsz)
     inv_r2 = np.empty((n, bsz))
@@ -121,6 +316,7 @@ def _run_block(
             for j in range(bsz):
                 inv_r2[i, j] = 1.0 / (radii[i, j] * radii[i, j])
     chk = out_stats[5]
+    c0 = min(t0, s0)  # chords are needed from here on
     for t in range(steps):
         in_tail = t >= t0
         if t >= s0:
@@ -133,94 +329,58 @@ def _run_block(
                 for j in range(bsz):
                     bx[j] = xi[j]
                     by[j] = yi[j]
-        if in_tail:
+        # -- unnormalised step of every group (and w = v - elr H v)
+        if lyapunov:
+            _step_groups_tangent(x, y, nx, ny, r2o, vx, vy, e2, alpha, loss, ssum)
+        else:
+            _step_groups(x, y, nx, ny, r2o, e2, alpha, loss, ssum)
+        # -- normalisation factors
+        if individual:
             for i in range(n):
-                xi = x[i]
-                yi = y[i]
-                oxi = ox[i]
-                oyi = oy[i]
-                for j in range(bsz):
-                    oxi[j] = xi[j]
-                    oyi[j] = yi[j]
-        for j in range(bsz):
-            ssum[j] = 0.0
-            loss[j] = 0.0
-        # -- gradient step, group by group, in the single-run kernel's operation order
-        for i in range(n):
-            a = alpha[i]
-            xi = x[i]
-            yi = y[i]
-            vxi = vx[i]
-            vyi = vy[i]
-            for j in range(bsz):
-                xx = xi[j]
-                yy = yi[j]
-                e = elr[j]
-                r2 = xx * xx + yy * yy
-                ay = a * yy
-                f = (yy * ay) / r2
-                sc = 2.0 / r2
-                g0 = sc * (0.0 - f * xx)
-                g1 = sc * (ay - f * yy)
-                nx = xx - e * g0
-                ny = yy - e * g1
-                xi[j] = nx
-                yi[j] = ny
-                loss[j] += f
-                if lyapunov:
-                    # v <- v - e H v with H v = (2/r2)[M v - f v - theta (g.v) - g (theta.v)]
-                    wx = vxi[j]
-                    wy = vyi[j]
-                    tv = xx * wx + yy * wy
-                    gv = g0 * wx + g1 * wy
-                    hx = sc * (0.0 - f * wx - xx * gv - g0 * tv)
-                    hy = sc * (a * wy - f * wy - yy * gv - g1 * tv)
-                    vxi[j] = wx - e * hx
-                    vyi[j] = wy - e * hy
-            if individual:
+                nxi = nx[i]
+                nyi = ny[i]
                 ri = radii[i]
                 si = scale[i]
                 for j in range(bsz):
-                    nx = xi[j]
-                    ny = yi[j]
-                    q = 0.0 + nx * nx
-                    q = q + ny * ny
+                    q = 0.0 + nxi[j] * nxi[j]
+                    q = q + nyi[j] * nyi[j]
                     chk[j] += q
-                    s = ri[j] / math.sqrt(q)
-                    si[j] = s
-                    xi[j] = nx * s
-                    yi[j] = ny * s
-            else:
-                for j in range(bsz):
-                    nx = xi[j]
-                    ny = yi[j]
-                    q = ssum[j] + nx * nx
-                    ssum[j] = q + ny * ny
-            if in_tail:
-                mn = out_r2min[i]
-                mx = out_r2max[i]
-                sq = out_sq[i]
-                oxi = ox[i]
-                oyi = oy[i]
-                for j in range(bsz):
-                    r2 = oxi[j] * oxi[j] + oyi[j] * oyi[j]
-                    sq[j] += r2
-                    mn[j] = min(mn[j], r2)
-                    mx[j] = max(mx[j], r2)
-        if not individual:
+                    si[j] = ri[j] / math.sqrt(q)
+        else:
             s0row = scale[0]
             for j in range(bsz):
                 chk[j] += ssum[j]
                 s0row[j] = 1.0 / math.sqrt(ssum[j])
-            for i in range(n):
-                xi = x[i]
-                yi = y[i]
-                for j in range(bsz):
-                    s = s0row[j]
-                    xi[j] = xi[j] * s
-                    yi[j] = yi[j] * s
         for j in range(bsz):
             chk[j] += loss[j]
+        # -- theta_{t+1} = nu * scale, snapped; chord |theta_{t+1} - theta_t|^2 in the tail
+        for j in range(bsz):
+            d2[j] = 0.0
+        for i in range(n):
+            xi = x[i]
+            yi = y[i]
+            nxi = nx[i]
+            nyi = ny[i]
+            si = scale[i] if individual else scale[0]
+            if t >= c0:
+                for j in range(bsz):
+                    s = si[j]
+                    px = nxi[j] * s
+                    py = nyi[j] * s
+                    py = 0.0 if abs(py) < SNAP * abs(px) else py
+                    dx = px - xi[j]
+                    q = d2[j] + dx * dx
+                    dy = py - yi[j]
+                    d2[j] = q + dy * dy
+                    xi[j] = px
+                    yi[j] = py
+            else:
+                for j in range(bsz):
+                    s = si[j]
+                    px = nxi[j] * s
+                    py = nyi[j] * s
+                    xi[j] = px
+                    yi[j] = 0.0 if abs(py) < SNAP * abs(px) else py
         # -- tangent vector: project on the tangent space at the new point, scale, renormalise
         if lyapunov:
             for j in range(bsz):
@@ -231,8 +391,8 @@ def _run_block(
                 yi = y[i]
                 vxi = vx[i]
                 vyi = vy[i]
-                si = scale[i] if individual else scale[0]
                 if individual:
+                    si = scale[i]
                     ir = inv_r2[i]
                     for j in range(bsz):
                         d = (vxi[j] * xi[j] + vyi[j] * yi[j]) * ir[j]
@@ -269,45 +429,56 @@ def _run_block(
                 vxi = vx[i]
                 vyi = vy[i]
                 for j in range(bsz):
-                    vxi[j] *= dot[j]
-                    vyi[j] *= dot[j]
+                    # components contracting relative to the leading direction would otherwise
+                    # crawl through the subnormal range on their way to 0 (see SNAP)
+                    wx = vxi[j] * dot[j]
+                    wy = vyi[j] * dot[j]
+                    vxi[j] = 0.0 if abs(wx) < SNAP else wx
+                    vyi[j] = 0.0 if abs(wy) < SNAP else wy
             if in_tail and ((t - t0) % LOG_EVERY == LOG_EVERY - 1 or t == steps - 1):
                 for j in range(bsz):
                     out_lyap[j] += math.log(prod[j])
                     prod[j] = 1.0
+        # -- chords |theta_{t+1} - theta_t| (tail statistics, and period detection on the kept states)
+        if t >= c0:
+            for j in range(bsz):
+                ch[j] = math.sqrt(d2[j])
+        if t >= s0 and t < steps - 1:
+            smax = out_step[0]
+            ssm = out_step[1]
+            for j in range(bsz):
+                d = ch[j]
+                smax[j] = max(smax[j], d)
+                ssm[j] += d
         # -- tail statistics of the step just taken
         if in_tail:
-            first = t == t0
             kk = out_stats[2]
+            if t == t0:
+                for j in range(bsz):
+                    kk[j] = loss[j]
             s1 = out_stats[0]
             s2 = out_stats[1]
+            cs = out_stats[3]
+            ang = out_stats[4]
             for j in range(bsz):
-                if first:
-                    kk[j] = loss[j]
                 dl = loss[j] - kk[j]
                 s1[j] += dl
                 s2[j] += dl * dl
-            for j in range(bsz):
-                ssum[j] = 0.0
-            for i in range(n):
-                xi = x[i]
-                yi = y[i]
-                oxi = ox[i]
-                oyi = oy[i]
-                for j in range(bsz):
-                    dx = xi[j] - oxi[j]
-                    q = ssum[j] + dx * dx
-                    dy = yi[j] - oyi[j]
-                    ssum[j] = q + dy * dy
-            cs = out_stats[3]
-            for j in range(bsz):
                 # cos(2 asin(d/2)) = 1 - d^2/2: the cosine of the angle ``simulate`` records
-                cs[j] += 1.0 - 0.5 * ssum[j]
-            ang = out_stats[4]
-            for j in range(bsz):
+                cs[j] += 1.0 - 0.5 * d2[j]
                 # the chord |theta_{t+1} - theta_t| (a scalar asin per step would cost more than the
                 # step itself without SVML); angle = 2 asin(chord / 2) = chord (1 + chord^2/24 + ...)
-                ang[j] += math.sqrt(ssum[j])
+                ang[j] += ch[j]
+            for i in range(n):
+                mn = out_r2min[i]
+                mx = out_r2max[i]
+                sq = out_sq[i]
+                ri = r2o[i]
+                for j in range(bsz):
+                    r2 = ri[j]
+                    sq[j] += r2
+                    mn[j] = min(mn[j], r2)
+                    mx[j] = max(mx[j], r2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -383,21 +554,27 @@ def canonical_sweep(
         mx = np.full((n, bsz), -np.inf)
         ly = np.zeros(bsz)
         buf = np.empty((n_states, n, 2, bsz))
-        _run_block(x, y, vx, vy, el, alpha, steps, tail, individual, lyapunov, n_states, rad, st, sq, mn, mx, ly, buf)
-        rows = np.empty((n_states, 2 * n))
+        stp = np.zeros((2, bsz))
+        _run_block(x, y, vx, vy, el, alpha, steps, tail, individual, lyapunov, n_states, rad, st, sq, mn, mx, ly, buf,
+                   stp)
+        valid = np.empty(bsz, dtype=np.bool_)
+        for j in range(bsz):
+            valid[j] = math.isfinite(st[5, j])
+        per = np.empty(bsz, dtype=np.int64)
+        _block_periods(buf, stp[0], stp[1], valid, period_tol, period_rtol, max_period, per)
         for j in range(bsz):
             g = lo + j
-            fail = not math.isfinite(st[5, j])
+            fail = not valid[j]
             status[g] = STATUS_NONFINITE if fail else STATUS_OK
+            period[g] = per[j]
             for i in range(n):
                 fx[i, g] = np.nan if fail else x[i, j]
                 fy[i, g] = np.nan if fail else y[i, j]
-            for r in range(n_states):
-                for i in range(n):
-                    rows[r, 2 * i] = buf[r, i, 0, j]
-                    rows[r, 2 * i + 1] = buf[r, i, 1, j]
             if record_states:
-                states[g] = rows
+                for r in range(n_states):
+                    for i in range(n):
+                        states[g, r, 2 * i] = buf[r, i, 0, j]
+                        states[g, r, 2 * i + 1] = buf[r, i, 1, j]
             if fail:
                 mean_loss[g] = np.nan
                 std_loss[g] = np.nan
@@ -419,7 +596,6 @@ def canonical_sweep(
                 mean_sq[i, g] = sq[i, j] / tail
                 min_r2[i, g] = mn[i, j]
                 max_r2[i, g] = mx[i, j]
-            period[g] = detect_period_rows(rows, period_tol, period_rtol, max_period)
     return (
         mean_loss, std_loss, mean_cos, mean_ang, mean_sq, min_r2, max_r2, lyap, period, status, fx, fy,
         states,
