@@ -156,11 +156,11 @@ def simulate(
             "eff_grad_norm": ("step", geff),
             "sharpness": (("step", "group"), sharp),
             "total_sharpness": ("step", tsharp),
-            "initial_state": (("group", "component"), _padded(toy, theta0)),
-            "final_state": (("group", "component"), _padded(toy, final)),
+            "initial_state": (("group", "component"), toy.to_rows(theta0)),
+            "final_state": (("group", "component"), toy.to_rows(final)),
             "tail_state": (
                 ("tail_step", "group", "component"),
-                np.stack([_padded(toy, row) for row in tail]),
+                np.stack([toy.to_rows(row) for row in tail]),
             ),
             "tangent_log_growth": ("step", growth),
         },
@@ -173,15 +173,6 @@ def simulate(
     )
 
 
-def _padded(toy: Toy, flat: np.ndarray) -> np.ndarray:
-    """Groups as rows of an ``(n, dmax)`` array, NaN-padded where a group is shorter."""
-    out = np.full((toy.n_groups, max(toy.dims)), np.nan)
-    for i, g in enumerate(toy.split(flat)):
-        out[i, : g.size] = g
-    return out
-
-
 def state_vector(toy: Toy, padded) -> np.ndarray:
-    """Inverse of the padding used for ``initial_state``/``final_state``: the flat vector."""
-    padded = np.asarray(padded, dtype=float)
-    return np.concatenate([padded[i, :d] for i, d in enumerate(toy.dims)])
+    """The flat vector of a run's ``initial_state``/``final_state`` (``(group, component)`` rows)."""
+    return toy.from_rows(padded)

@@ -104,6 +104,18 @@ class Toy:
         off = self.offsets
         return [flat[off[i] : off[i + 1]] for i in range(self.n_groups)]
 
+    def to_rows(self, theta) -> np.ndarray:
+        """Groups as rows of an ``(n, dmax)`` array, NaN-padded where a group is shorter."""
+        out = np.full((self.n_groups, max(self.dims)), np.nan)
+        for i, g in enumerate(self.split(theta)):
+            out[i, : g.size] = g
+        return out
+
+    def from_rows(self, rows) -> np.ndarray:
+        """Inverse of :meth:`to_rows`: the flat vector."""
+        rows = np.asarray(rows, dtype=float)
+        return np.concatenate([rows[i, :d] for i, d in enumerate(self.dims)])
+
     def sq_norms(self, theta) -> np.ndarray:
         """Squared group norms ``r_i^2``."""
         return np.array([float(g @ g) for g in self.split(self.flatten(theta))])

@@ -344,19 +344,12 @@ def train(
             "scale_free_grad_norm": ("step", np.sqrt(gsq) * norm),
             "noise_trace": ("step", nsq),
             "scale_free_noise_trace": ("step", nsq * sq_total),
-            "initial_state": (("group", "component"), _padded(toy, w0)),
-            "final_state": (("group", "component"), _padded(toy, final)),
+            "initial_state": (("group", "component"), toy.to_rows(w0)),
+            "final_state": (("group", "component"), toy.to_rows(final)),
         },
         coords={"step": rec, "group": np.arange(toy.n_groups, dtype=np.int64)},
         attrs=attrs,
     )
-
-
-def _padded(toy: Toy, flat: np.ndarray) -> np.ndarray:
-    out = np.full((toy.n_groups, max(toy.dims)), np.nan)
-    for i, g in enumerate(toy.split(flat)):
-        out[i, : g.size] = g
-    return out
 
 
 # ----------------------------------------------------------------------------- grids
