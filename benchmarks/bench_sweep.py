@@ -25,7 +25,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import toyregimes as tr  # noqa: E402
 from tests import reference_batched  # noqa: E402
 from toyregimes import batched  # noqa: E402
-from toyregimes.sweep import sweep  # noqa: E402
+from toyregimes.sweep import BLOCK, sweep  # noqa: E402
 
 ALPHA = np.array([1.0, 2.0, 3.0])
 N_TRAJ, STEPS, TAIL = 16384, 1000, 500
@@ -61,7 +61,8 @@ def main():
         rates = {}
         for lyap in (False, True):
             def run(lyap=lyap, data=data):
-                return batched.canonical_sweep(*data, ALPHA, STEPS, TAIL, False, lyap, 128, 64, 1e-3, 0.05, 256, False)
+                return batched.canonical_sweep(*data, ALPHA, STEPS, TAIL, False, lyap, 128, 64, 1e-3, 0.05, BLOCK,
+                                               False)
             run()  # compile / warm up
             rates[lyap] = work / best_of(run)
         # numpy baseline: same algorithm, vectorised over trajectories (a slice keeps it short)

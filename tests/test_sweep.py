@@ -131,7 +131,7 @@ def test_block_periods_equal_detect_period_rows():
         expected = [batched.detect_period_rows(np.ascontiguousarray(flat[j]), tol, rtol, max_period) if valid[j]
                     else 0 for j in range(bsz)]
         assert out.tolist() == expected
-        assert len(set(expected)) > 2  # the cases are not all alike
+        assert max_period == 1 or len(set(expected)) > 3  # the cases are not all alike
 
 
 def test_sqrt_threshold_is_exact():
