@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from toyregimes import analysis
-from toyregimes.batched import SNAP
+from toyregimes.batched import BIG, RESCALE, SNAP
 
 
 def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False, lyapunov=True,
@@ -37,6 +37,7 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
     r2min = np.full((n, m), np.inf)
     r2max = np.full((n, m), -np.inf)
     chk = np.zeros(m)
+    big = np.ones(m)
     logs = np.zeros(m)
     states = np.empty((n_states, 2 * n, m))
     with np.errstate(all="ignore"):
@@ -44,11 +45,19 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
             if t >= steps - n_states:
                 states[t - (steps - n_states), 0::2] = x
                 states[t - (steps - n_states), 1::2] = y
+            # total constraint, before the tail and the kept states: unnormalised state (see the kernel)
+            deferred = not individual and t < min(t0, steps - n_states)
+            if deferred:
+                mm = np.where(big > BIG, RESCALE, 1.0)
+                x, y = x * mm, y * mm
+                es = (2.0 * elr) * (big * (mm * mm))
+            else:
+                es = 2.0 * elr
             ox, oy = x.copy(), y.copy()
             r2 = x * x + y * y
             inv = 1.0 / r2
             f = alpha * ((y * y) * inv)
-            c = (2.0 * elr) * inv
+            c = es * inv
             nx = x + (c * f) * x
             ny = y - (c * (alpha - f)) * y
             loss = np.zeros(m)
@@ -62,9 +71,19 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
                 h00 = sc * ((0.0 - f) - 2 * x * g0)
                 h01 = sc * (0.0 - (x * g1 + g0 * y))
                 h11 = sc * ((alpha - f) - 2 * y * g1)
-                wx = vx - elr * (h00 * vx + h01 * vy)
-                wy = vy - elr * (h01 * vx + h11 * vy)
-            if individual:
+                e = 0.5 * es  # elr |theta~|^2: H at theta is |theta~|^2 times H at theta~
+                wx = vx - e * (h00 * vx + h01 * vy)
+                wy = vy - e * (h01 * vx + h11 * vy)
+            if deferred:
+                ny = np.where(np.abs(ny) < SNAP * np.abs(nx), 0.0, ny)
+                ssum = np.zeros(m)
+                for i in range(n):
+                    ssum = (ssum + nx[i] * nx[i]) + ny[i] * ny[i]
+                chk = chk + ssum
+                big = ssum
+                s = np.ones((n, m))
+                x, y = nx, ny
+            elif individual:
                 q = (0.0 + nx * nx) + ny * ny
                 chk = chk + q.sum(axis=0)
                 s = radii / np.sqrt(q)
@@ -74,14 +93,17 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
                     ssum = (ssum + nx[i] * nx[i]) + ny[i] * ny[i]
                 chk = chk + ssum
                 s = np.broadcast_to(1.0 / np.sqrt(ssum), (n, m))
-            x, y = nx * s, ny * s
-            y = np.where(np.abs(y) < SNAP * np.abs(x), 0.0, y)
+            if not deferred:
+                x, y = nx * s, ny * s
+                y = np.where(np.abs(y) < SNAP * np.abs(x), 0.0, y)
             chk = chk + loss
             if lyapunov:
                 if individual:
                     d = (wx * x + wy * y) / (radii * radii)
                 else:
                     d = (wx * x + wy * y).sum(axis=0)
+                    if deferred:
+                        d = d / big
                 wx = (wx - d * x) * s
                 wy = (wy - d * y) * s
                 vn = np.sqrt((wx * wx + wy * wy).sum(axis=0))
@@ -90,6 +112,9 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
                 vy = np.where(np.abs(vy) < SNAP, 0.0, vy)
                 if t >= t0:
                     logs = logs + np.log(vn)
+            if deferred and t == min(t0, steps - n_states) - 1:
+                inv_norm = 1.0 / np.sqrt(big)
+                x, y = x * inv_norm, y * inv_norm
             if t >= t0:
                 if t == t0:
                     kk = loss.copy()

@@ -58,6 +58,10 @@ LOG_EVERY = 16
 # y_i below SNAP |x_i|, and tangent components below SNAP, are set to 0 (see the module docstring).
 SNAP = 1e-100
 
+# An unnormalised state (see _deferred_step) with |theta~|^2 > BIG is multiplied by RESCALE (exact).
+BIG = 2.0**256
+RESCALE = 2.0**-128
+
 
 @njit(cache=True)
 def group_radii(x0, y0):
@@ -196,7 +200,7 @@ def _block_periods(buf, step_max, step_sum, valid, tol, rtol, max_period, out):
 
 
 @njit(cache=True, error_model="numpy")
-def _step_groups(x, y, nx, ny, r2o, e2, alpha, loss, ssum):
+def _step_groups(x, y, nx, ny, e2, alpha, loss, ssum):
     """Unnormalised PGD step of every group: ``nu_i = theta_i - elr grad_i F``; loss and |nu|^2 summed.
 
     Per group, with ``u = y^2 / r^2`` and ``c = 2 elr / r^2`` (one division): ``f = alpha u`` and
@@ -212,7 +216,6 @@ def _step_groups(x, y, nx, ny, r2o, e2, alpha, loss, ssum):
         yi = y[i]
         nxi = nx[i]
         nyi = ny[i]
-        ri = r2o[i]
         for j in range(bsz):
             xx = xi[j]
             yy = yi[j]
@@ -224,14 +227,13 @@ def _step_groups(x, y, nx, ny, r2o, e2, alpha, loss, ssum):
             py = yy - (c * (a - f)) * yy
             nxi[j] = px
             nyi[j] = py
-            ri[j] = r2
             loss[j] += f
             q = ssum[j] + px * px
             ssum[j] = q + py * py
 
 
 @njit(cache=True, error_model="numpy")
-def _step_groups_tangent(x, y, nx, ny, r2o, vx, vy, e2, alpha, loss, ssum):
+def _step_groups_tangent(x, y, nx, ny, vx, vy, e2, alpha, loss, ssum):
     """:func:`_step_groups` and ``w = v - elr H v`` (H the Euclidean Hessian at theta), in place in ``vx, vy``.
 
     ``H v = (2/r^2)[(M - f) v - theta (2/r^2)(G.v) - G (2/r^2)(theta.v)]`` with ``G = M theta - f theta``
@@ -247,7 +249,6 @@ def _step_groups_tangent(x, y, nx, ny, r2o, vx, vy, e2, alpha, loss, ssum):
         yi = y[i]
         nxi = nx[i]
         nyi = ny[i]
-        ri = r2o[i]
         vxi = vx[i]
         vyi = vy[i]
         for j in range(bsz):
@@ -261,7 +262,6 @@ def _step_groups_tangent(x, y, nx, ny, r2o, vx, vy, e2, alpha, loss, ssum):
             py = yy - (c * (a - f)) * yy
             nxi[j] = px
             nyi[j] = py
-            ri[j] = r2
             loss[j] += f
             q = ssum[j] + px * px
             ssum[j] = q + py * py
@@ -276,6 +276,73 @@ def _step_groups_tangent(x, y, nx, ny, r2o, vx, vy, e2, alpha, loss, ssum):
             hy = (a - f) * wy - yy * gv - gy * tv
             vxi[j] = wx - c * hx  # elr H v = c h
             vyi[j] = wy - c * hy
+
+
+@njit(cache=True, error_model="numpy")
+def _deferred_step(x, y, vx, vy, m, es, alpha, loss, ssum, tangent):
+    """PGD step of an unnormalised state ``theta~ = |theta~| theta`` (total constraint), in place.
+
+    ``F`` is invariant under scaling each group and its gradient scales as ``1 / |theta|``, so
+    ``theta~' = theta~ - elr S grad F(theta~)`` with ``S = |theta~|^2`` is ``|theta~| (theta - elr grad F)``:
+    the step of :func:`_step_groups` with ``c = 2 elr S / r~_i^2``, and the normalisation is left to
+    ``theta = theta~ / |theta~|`` when a normalised state is needed.  ``m`` (B) multiplies the state
+    first, an exact power of two that keeps ``S`` bounded (``es = 2 elr S`` after it).  With
+    ``tangent``, ``w = v - elr H v`` as in :func:`_step_groups_tangent` (``H`` scales as ``1 / S``).
+    Returns loss and ``S' = |theta~'|^2`` in ``loss``, ``ssum``; snaps as the normalised steps do.
+    """
+    n, bsz = x.shape
+    for j in range(bsz):
+        loss[j] = 0.0
+        ssum[j] = 0.0
+    for i in range(n):
+        a = alpha[i]
+        xi = x[i]
+        yi = y[i]
+        vxi = vx[i]
+        vyi = vy[i]
+        if tangent:
+            for j in range(bsz):
+                xx = xi[j] * m[j]
+                yy = yi[j] * m[j]
+                r2 = xx * xx + yy * yy
+                inv = 1.0 / r2
+                f = a * ((yy * yy) * inv)
+                c = es[j] * inv
+                px = xx + (c * f) * xx
+                py = yy - (c * (a - f)) * yy
+                py = 0.0 if abs(py) < SNAP * abs(px) else py
+                xi[j] = px
+                yi[j] = py
+                loss[j] += f
+                q = ssum[j] + px * px
+                ssum[j] = q + py * py
+                wx = vxi[j]
+                wy = vyi[j]
+                sc = 2.0 * inv
+                gx = 0.0 - f * xx
+                gy = (a - f) * yy
+                tv = sc * (xx * wx + yy * wy)
+                gv = sc * (gx * wx + gy * wy)
+                hx = (0.0 - f * wx) - xx * gv - gx * tv
+                hy = (a - f) * wy - yy * gv - gy * tv
+                vxi[j] = wx - c * hx
+                vyi[j] = wy - c * hy
+        else:
+            for j in range(bsz):
+                xx = xi[j] * m[j]
+                yy = yi[j] * m[j]
+                r2 = xx * xx + yy * yy
+                inv = 1.0 / r2
+                f = a * ((yy * yy) * inv)
+                c = es[j] * inv
+                px = xx + (c * f) * xx
+                py = yy - (c * (a - f)) * yy
+                py = 0.0 if abs(py) < SNAP * abs(px) else py
+                xi[j] = px
+                yi[j] = py
+                loss[j] += f
+                q = ssum[j] + px * px
+                ssum[j] = q + py * py
 
 
 @njit(cache=True, error_model="numpy")
@@ -302,7 +369,6 @@ def _run_block(
         e2[j] = 2.0 * elr[j]
     nx = np.empty((n, bsz))  # unnormalised next point
     ny = np.empty((n, bsz))
-    r2o = np.empty((n, bsz))  # r_i^2 at theta_t
     scale = np.empty((n, bsz))  # R_i / |nu_i| (individual) or 1 / |nu| (total, row 0)
     ssum = np.zeros(bsz)
     loss = np.zeros(bsz)
@@ -317,8 +383,14 @@ def _run_block(
                 inv_r2[i, j] = 1.0 / (radii[i, j] * radii[i, j])
     chk = out_stats[5]
     c0 = min(t0, s0)  # chords are needed from here on
+    # total constraint: before c0 the state is kept unnormalised (see _deferred_step)
+    n_deferred = 0 if individual else c0
+    big = np.ones(bsz)  # |theta~|^2
+    mul = np.ones(bsz)
+    es = np.empty(bsz)
     for t in range(steps):
         in_tail = t >= t0
+        deferred = t < n_deferred
         if t >= s0:
             row = out_buf[t - s0]
             for i in range(n):
@@ -329,58 +401,94 @@ def _run_block(
                 for j in range(bsz):
                     bx[j] = xi[j]
                     by[j] = yi[j]
-        # -- unnormalised step of every group (and w = v - elr H v)
-        if lyapunov:
-            _step_groups_tangent(x, y, nx, ny, r2o, vx, vy, e2, alpha, loss, ssum)
-        else:
-            _step_groups(x, y, nx, ny, r2o, e2, alpha, loss, ssum)
-        # -- normalisation factors
-        if individual:
-            for i in range(n):
-                nxi = nx[i]
-                nyi = ny[i]
-                ri = radii[i]
-                si = scale[i]
-                for j in range(bsz):
-                    q = 0.0 + nxi[j] * nxi[j]
-                    q = q + nyi[j] * nyi[j]
-                    chk[j] += q
-                    si[j] = ri[j] / math.sqrt(q)
-        else:
+        if deferred:
             s0row = scale[0]
             for j in range(bsz):
+                sj = big[j]
+                mj = RESCALE if sj > BIG else 1.0
+                sj = sj * (mj * mj)
+                mul[j] = mj
+                es[j] = e2[j] * sj
+            _deferred_step(x, y, vx, vy, mul, es, alpha, loss, ssum, lyapunov)
+            for j in range(bsz):
                 chk[j] += ssum[j]
-                s0row[j] = 1.0 / math.sqrt(ssum[j])
-        for j in range(bsz):
-            chk[j] += loss[j]
-        # -- theta_{t+1} = nu * scale, snapped; chord |theta_{t+1} - theta_t|^2 in the tail
-        for j in range(bsz):
-            d2[j] = 0.0
-        for i in range(n):
-            xi = x[i]
-            yi = y[i]
-            nxi = nx[i]
-            nyi = ny[i]
-            si = scale[i] if individual else scale[0]
-            if t >= c0:
-                for j in range(bsz):
-                    s = si[j]
-                    px = nxi[j] * s
-                    py = nyi[j] * s
-                    py = 0.0 if abs(py) < SNAP * abs(px) else py
-                    dx = px - xi[j]
-                    q = d2[j] + dx * dx
-                    dy = py - yi[j]
-                    d2[j] = q + dy * dy
-                    xi[j] = px
-                    yi[j] = py
+                chk[j] += loss[j]
+                big[j] = ssum[j]
+                s0row[j] = 1.0
+        else:
+            # -- unnormalised step of every group (and w = v - elr H v)
+            if lyapunov:
+                _step_groups_tangent(x, y, nx, ny, vx, vy, e2, alpha, loss, ssum)
             else:
+                _step_groups(x, y, nx, ny, e2, alpha, loss, ssum)
+            # -- normalisation factors
+            if individual:
+                for i in range(n):
+                    nxi = nx[i]
+                    nyi = ny[i]
+                    ri = radii[i]
+                    si = scale[i]
+                    for j in range(bsz):
+                        q = 0.0 + nxi[j] * nxi[j]
+                        q = q + nyi[j] * nyi[j]
+                        chk[j] += q
+                        si[j] = ri[j] / math.sqrt(q)
+            else:
+                s0row = scale[0]
                 for j in range(bsz):
-                    s = si[j]
-                    px = nxi[j] * s
-                    py = nyi[j] * s
-                    xi[j] = px
-                    yi[j] = 0.0 if abs(py) < SNAP * abs(px) else py
+                    chk[j] += ssum[j]
+                    s0row[j] = 1.0 / math.sqrt(ssum[j])
+            for j in range(bsz):
+                chk[j] += loss[j]
+            # -- theta_{t+1} = nu * scale, snapped; chord |theta_{t+1} - theta_t|^2 in the tail
+            for j in range(bsz):
+                d2[j] = 0.0
+            for i in range(n):
+                xi = x[i]
+                yi = y[i]
+                nxi = nx[i]
+                nyi = ny[i]
+                si = scale[i] if individual else scale[0]
+                if in_tail:  # chord, and sum / min / max of r_i^2 at theta_t
+                    mn = out_r2min[i]
+                    mx = out_r2max[i]
+                    sq = out_sq[i]
+                    for j in range(bsz):
+                        s = si[j]
+                        px = nxi[j] * s
+                        py = nyi[j] * s
+                        py = 0.0 if abs(py) < SNAP * abs(px) else py
+                        ox = xi[j]
+                        oy = yi[j]
+                        r2 = ox * ox + oy * oy
+                        sq[j] += r2
+                        mn[j] = min(mn[j], r2)
+                        mx[j] = max(mx[j], r2)
+                        dx = px - ox
+                        q = d2[j] + dx * dx
+                        dy = py - oy
+                        d2[j] = q + dy * dy
+                        xi[j] = px
+                        yi[j] = py
+                elif t >= c0:
+                    for j in range(bsz):
+                        s = si[j]
+                        px = nxi[j] * s
+                        py = nyi[j] * s
+                        py = 0.0 if abs(py) < SNAP * abs(px) else py
+                        dx = px - xi[j]
+                        q = d2[j] + dx * dx
+                        dy = py - yi[j]
+                        d2[j] = q + dy * dy
+                        xi[j] = px
+                        yi[j] = py
+                else:
+                    for j in range(bsz):
+                        s = si[j]
+                        px = nxi[j] * s
+                        py = nyi[j] * s
+                        xi[j] = px
+                        yi[j] = 0.0 if abs(py) < SNAP * abs(px) else py
         # -- tangent vector: project on the tangent space at the new point, scale, renormalise
         if lyapunov:
             for j in range(bsz):
@@ -405,6 +513,9 @@ def _run_block(
                 else:
                     for j in range(bsz):
                         dot[j] += vxi[j] * xi[j] + vyi[j] * yi[j]
+            if deferred:  # |theta~'|^2 = S', not 1
+                for j in range(bsz):
+                    dot[j] = dot[j] / big[j]
             if not individual:
                 s0row = scale[0]
                 for i in range(n):
@@ -439,18 +550,16 @@ def _run_block(
                 for j in range(bsz):
                     out_lyap[j] += math.log(prod[j])
                     prod[j] = 1.0
-        # -- chords |theta_{t+1} - theta_t| (tail statistics, and period detection on the kept states)
-        if t >= c0:
+        if deferred and t == n_deferred - 1:
             for j in range(bsz):
-                ch[j] = math.sqrt(d2[j])
-        if t >= s0 and t < steps - 1:
-            smax = out_step[0]
-            ssm = out_step[1]
-            for j in range(bsz):
-                d = ch[j]
-                smax[j] = max(smax[j], d)
-                ssm[j] += d
-        # -- tail statistics of the step just taken
+                dot[j] = 1.0 / math.sqrt(big[j])
+            for i in range(n):
+                xi = x[i]
+                yi = y[i]
+                for j in range(bsz):
+                    xi[j] = xi[j] * dot[j]
+                    yi[j] = yi[j] * dot[j]
+        # -- chords |theta_{t+1} - theta_t|, tail statistics of the step just taken
         if in_tail:
             kk = out_stats[2]
             if t == t0:
@@ -468,17 +577,20 @@ def _run_block(
                 cs[j] += 1.0 - 0.5 * d2[j]
                 # the chord |theta_{t+1} - theta_t| (a scalar asin per step would cost more than the
                 # step itself without SVML); angle = 2 asin(chord / 2) = chord (1 + chord^2/24 + ...)
-                ang[j] += ch[j]
-            for i in range(n):
-                mn = out_r2min[i]
-                mx = out_r2max[i]
-                sq = out_sq[i]
-                ri = r2o[i]
-                for j in range(bsz):
-                    r2 = ri[j]
-                    sq[j] += r2
-                    mn[j] = min(mn[j], r2)
-                    mx[j] = max(mx[j], r2)
+                d = math.sqrt(d2[j])
+                ch[j] = d
+                ang[j] += d
+        elif t >= c0:
+            for j in range(bsz):
+                ch[j] = math.sqrt(d2[j])
+        # -- the same chords between consecutive kept states, for period detection
+        if t >= s0 and t < steps - 1:
+            smax = out_step[0]
+            ssm = out_step[1]
+            for j in range(bsz):
+                d = ch[j]
+                smax[j] = max(smax[j], d)
+                ssm[j] += d
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
