@@ -106,15 +106,17 @@ def test_kernel_equals_numpy_twin(individual):
 
 def test_block_periods_equal_detect_period_rows():
     rng = np.random.default_rng(1)
-    rows, n, bsz = 40, 2, 12
+    # 12 assorted lanes and 28 aperiodic ones: few lanes stay in the running for long, which takes
+    # the one-by-one path at the end
+    rows, n, bsz = 40, 2, 40
+    periods = [1, 2, 3, 5, 7, 2, 0, 4, 1, 3, 6, 0] + [0] * 28
+    noise = [0.0, 1e-6, 0.04, 1e-3, 0.0, 0.3, 0.0, 1e-4, 1e-5, 0.0, 0.01, 0.0] + [0.0] * 28
     buf = np.empty((rows, n, 2, bsz))
     t = np.arange(rows)
     for j in range(bsz):
-        p = [1, 2, 3, 5, 7, 2, 0, 4, 1, 3, 6, 0][j]
+        p = periods[j]
         base = rng.standard_normal((max(p, 1), n, 2)) if p else rng.standard_normal((rows, n, 2))
-        series = base[t % len(base)] + [0.0, 1e-6, 0.04, 1e-3, 0.0, 0.3, 0.0, 1e-4, 1e-5, 0.0, 0.01, 0.0][j] * \
-            rng.standard_normal((rows, n, 2))
-        buf[:, :, :, j] = series
+        buf[:, :, :, j] = base[t % len(base)] + noise[j] * rng.standard_normal((rows, n, 2))
     buf[5, 0, 1, 11] = np.nan
     valid = np.ones(bsz, dtype=bool)
     valid[11] = False

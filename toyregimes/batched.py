@@ -13,8 +13,12 @@ the bottleneck of the sweep, so each group costs one division, ``1 / r_i^2``, in
 alpha_i y_i^2 / r_i^2``).  This rounds differently from ``simulate`` (a few ulps per step), so a
 trajectory agrees with ``simulate``'s to rounding where the dynamics is not chaotic (tested to 1e-10)
 and only statistically where it is, one ulp growing to order one there as between any two
-implementations.  Tail statistics are reduced in-kernel with sequential sums.  The numpy twin
-performs the same IEEE operations in the same order, so kernel and twin agree bit for bit.
+implementations.  Under the total constraint the state is moreover kept unnormalised until the tail
+and the kept states begin (:func:`_deferred_step`: the loss is scale invariant, so only
+``|theta~|^2`` has to be carried along, and a sqrt and a division per step are saved), with exact
+power-of-two rescaling to keep it bounded.  Tail statistics are reduced in-kernel with sequential
+sums.  The numpy twin performs the same IEEE operations in the same order, so kernel and twin agree
+bit for bit.
 
 Subnormal numbers.  In converging runs y_i decays geometrically to 0, and on the way its square and
 products pass through the subnormal range, where x86 arithmetic is ~100x slower (one such lane
@@ -191,6 +195,19 @@ def _block_periods(buf, step_max, step_sum, valid, tol, rtol, max_period, out):
                 ok[j] = k
                 alive += k
             if alive == 0:
+                break
+            if 16 * alive <= bsz:  # few left: finish them one by one, with early exit
+                for j in range(bsz):
+                    if ok[j]:
+                        for u in range(t + 1, rows - per):
+                            dd = 0.0
+                            for i in range(n):
+                                for c in range(2):
+                                    diff = buf[u + per, i, c, j] - buf[u, i, c, j]
+                                    dd += diff * diff
+                            if not (dd < lim[j]):
+                                ok[j] = False
+                                break
                 break
         for j in range(bsz):
             if ok[j]:
