@@ -555,7 +555,10 @@ def _cmd_explore(args) -> int:
     WeightDecayModel(lr=args.lr, wd=args.wd, steps=args.steps, seed=args.seed)
     if args.save:
         win = explore_window(None, tab=tab, show=False, **settings)
+        import matplotlib.pyplot as plt
+
         win.fig.savefig(args.save, dpi=100)
+        plt.close(win.fig)
         print(f"wrote {args.save}")
         return 0
     import matplotlib.pyplot as plt
