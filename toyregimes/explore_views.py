@@ -112,6 +112,11 @@ class SphereView:
         self.ax_r2.set_ylabel("r_i²  (dashed: α_i/A)")
         self.ax_eta.set_ylabel("η_i = elr/r_i²  (dashed: 1/α_i)")
         self.ax_eta.set_yscale("log")
+        from matplotlib.ticker import FuncFormatter, NullFormatter
+
+        # plain "0.3", "1", "10" labels: log-axis minor labels in mathtext are unreadable here (and slow)
+        self.ax_eta.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+        self.ax_eta.yaxis.set_minor_formatter(NullFormatter())
         self.ax_eta.set_xlabel("step")
         for ax in (self.ax_loss, self.ax_r2):
             ax.tick_params(labelbottom=False)  # shared step axis: one set of labels is enough (and cheaper)
