@@ -196,15 +196,18 @@ def test_jupyter_display_and_update_time_without_recompilation(ex):
     ex.controls["steps"].value = 5000
     kernel = ex.model.toy.kernels["pgd_run"]
     n_signatures = len(kernel.signatures)
-    times = []
+    wall, cpu = [], []
     for k in (0.5, 1.2, 3.0, 10.0, 2.0):
+        start = time.process_time()
         ex.controls["k"].value = k
-        times.append(ex.last_update_seconds)
+        cpu.append(time.process_time() - start)
+        wall.append(ex.last_update_seconds)
     ex.controls["constraint"].value = "individual"
     ex.controls["constraint"].value = "total"
     assert len(kernel.signatures) == n_signatures  # slider moves never compile
-    # measured ~0.13 s on the 2-core development machine (simulate 5000 steps + artists + PNG)
-    assert np.median(times) < 0.3, times
+    # Measured ~0.13 s on the 2-core development machine (simulate 5000 steps + artists + PNG).  The median
+    # is taken in process CPU time so that other processes sharing the machine cannot fail the test.
+    assert np.median(cpu) < 0.3 and min(wall) < 0.3, (cpu, wall)
     ex.controls["steps"].value = STEPS
 
 
