@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -190,25 +189,19 @@ def test_jupyter_weight_decay_tab(ex):
     assert ex.wd_controller.message == "ok" and not v.eq_angle.get_visible()
 
 
-def test_jupyter_display_and_update_time_without_recompilation(ex):
+def test_jupyter_display_and_slider_moves_without_recompilation(ex):
+    # The update time itself is a benchmark (benchmarks/bench_explore.py), not a test assertion.
     bundle = ex._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    ex.controls["steps"].value = 5000
     kernel = ex.model.toy.kernels["pgd_run"]
     n_signatures = len(kernel.signatures)
-    wall, cpu = [], []
     for k in (0.5, 1.2, 3.0, 10.0, 2.0):
-        start = time.process_time()
         ex.controls["k"].value = k
-        cpu.append(time.process_time() - start)
-        wall.append(ex.last_update_seconds)
+        assert ex.controller.message == "ok"
+        np.testing.assert_array_equal(ex.view.loss_line.get_ydata(), _sim([1, 2, 3], k).loss.values)
     ex.controls["constraint"].value = "individual"
     ex.controls["constraint"].value = "total"
     assert len(kernel.signatures) == n_signatures  # slider moves never compile
-    # Measured ~0.13 s on the 2-core development machine (simulate 5000 steps + artists + PNG).  The median
-    # is taken in process CPU time so that other processes sharing the machine cannot fail the test.
-    assert np.median(cpu) < 0.3 and min(wall) < 0.3, (cpu, wall)
-    ex.controls["steps"].value = STEPS
 
 
 def test_core_import_does_not_need_ipywidgets():
@@ -236,9 +229,8 @@ def test_window_slider_drives_the_same_code(window):
     window.controls["groups"].set_val(5)
     np.testing.assert_allclose(window.model.alpha, canonical_alpha(5, 0.0))
     assert sum(line.get_visible() for line in window.view.eta_lines) == 5
-    start = time.perf_counter()
     window.controls["seed"].set_val("7")
-    assert window.model.seed == 7 and time.perf_counter() - start < 1.0
+    assert window.model.seed == 7
 
 
 def test_window_invalid_text_shows_message(window):

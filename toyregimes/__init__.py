@@ -9,8 +9,10 @@
 __version__ = "0.1.0"
 
 from toyregimes import analysis, theory, toys  # noqa: E402
+from toyregimes import explore as explore_module  # noqa: E402
 from toyregimes import simulate as simulate_module  # noqa: E402
 from toyregimes import train as train_module  # noqa: E402
+from toyregimes.explore import explore  # noqa: E402
 from toyregimes.io import load, save  # noqa: E402
 from toyregimes.orbits import orbit_diagram  # noqa: E402
 from toyregimes.simulate import simulate  # noqa: E402
@@ -20,6 +22,8 @@ from toyregimes.train import train, train_grid  # noqa: E402
 __all__ = [
     "analysis",
     "canonical_alpha",
+    "explore",
+    "explore_module",
     "load",
     "orbit_diagram",
     "save",

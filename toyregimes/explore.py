@@ -262,8 +262,9 @@ class ExplorerModel:
         """The current run, :func:`toyregimes.simulate` with the current settings (and ``lyapunov=True``)."""
         from toyregimes.simulate import simulate
 
+        # no panel shows the sharpness: skipping its per-step eigen-solve halves the update time
         return simulate(self.toy, elr=self.elr, steps=self.steps, constraint=self.constraint, seed=self.seed,
-                        lyapunov=True)
+                        lyapunov=True, sharpness=False)
 
     def phase_background(self) -> PhaseBackground:
         """Small sweep over ``k`` (cached per toy and constraint): the phase diagram behind the current point."""
