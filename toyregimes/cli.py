@@ -118,8 +118,12 @@ def _add_sweep(sub) -> None:
         "sweep",
         help="sweep the canonical toy over k = elr * sum(alpha) and seeds (a phase diagram's data)",
         description="Run every (k, seed) pair in the batched kernel and store tail statistics, the largest "
-        "Lyapunov exponent, the period, the regime label and the signed score in a NetCDF file.",
-        epilog="example: toyregimes sweep --alpha 1 2 3 --k-min 0.1 --k-max 100 --num 400 --seeds 8 --out sweep.nc",
+        "Lyapunov exponent, the period, the regime label and the signed score in a NetCDF file. Finished chunks "
+        "are kept in OUT.chunks/ until OUT is written: re-running the same command after a crash or Ctrl-C "
+        "computes only the missing chunks. With --local-cluster or --scheduler the chunks run on Dask workers "
+        "(pip install 'toyregimes[distributed]'); the file is the same bit for bit.",
+        epilog="example: toyregimes sweep --alpha 1 2 3 --k-min 0.1 --k-max 100 --num 400 --seeds 8 --out sweep.nc "
+        "[--local-cluster 4 | --scheduler tcp://host:8786]",
     )
     p.add_argument("--alpha", type=float, nargs="+", required=True, help="coefficients alpha_i > 0")
     p.add_argument("--k-min", type=float, default=0.1, help="smallest k (default 0.1)")
@@ -130,7 +134,18 @@ def _add_sweep(sub) -> None:
     p.add_argument("--tail", type=int, default=5_000, help="tail window for statistics (default 5000)")
     p.add_argument("--constraint", choices=["total", "individual"], default="total")
     p.add_argument("--no-lyapunov", action="store_true", help="skip the tangent map (about 1.5x faster)")
-    p.add_argument("--out", required=True, help="NetCDF file to write")
+    p.add_argument("--out", required=True, help="NetCDF file to write (finished chunks wait in OUT.chunks/)")
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=4096,
+        help="trajectories per chunk: the unit of a Dask task and of resuming (default 4096; never changes results)",
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDR", help="run the chunks on this Dask scheduler, e.g. tcp://host:8786")
+    where.add_argument(
+        "--local-cluster", type=int, metavar="N", help="start a local Dask cluster of N worker processes"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_cmd_sweep)
 
@@ -148,19 +163,35 @@ def _k_grid(k_min, k_max, num):
 
 def _cmd_sweep(args) -> int:
     import toyregimes as tr
+    from toyregimes.chunkstore import ChunkStore
 
     toy = tr.toys.canonical(args.alpha)
-    ds = tr.sweep(
-        toy,
-        k=_k_grid(args.k_min, args.k_max, args.num),
-        seeds=args.seeds,
-        steps=args.steps,
-        tail=args.tail,
-        constraint=args.constraint,
-        lyapunov=not args.no_lyapunov,
-        progress=False if args.quiet else None,
-    )
+    store = ChunkStore(f"{args.out}.chunks")
+    try:
+        ds = tr.sweep(
+            toy,
+            k=_k_grid(args.k_min, args.k_max, args.num),
+            seeds=args.seeds,
+            steps=args.steps,
+            tail=args.tail,
+            constraint=args.constraint,
+            lyapunov=not args.no_lyapunov,
+            chunk_size=args.chunk_size,
+            progress=False if args.quiet else None,
+            scheduler=args.scheduler,
+            local_cluster=args.local_cluster,
+            checkpoint=store,
+        )
+    except ImportError as exc:  # the distributed extra is missing: a usage error, one line
+        raise ValueError(str(exc)) from None
+    except KeyboardInterrupt:
+        kept = len(store.resumed) + len(store.computed)
+        print(f"toyregimes sweep: interrupted; {kept} of {store.n_chunks} chunks are kept in {store.path}; "
+              "re-run the same command to resume", file=sys.stderr)
+        return 130
     tr.save(ds, args.out)
+    store.remove()  # only once the result is safely written
+    print(f"computed {len(store.computed)} of {store.n_chunks} chunks ({len(store.resumed)} resumed)")
     counts = {name: int((ds.regime.values == name).sum()) for name in tr.analysis.REGIMES}
     summary = ", ".join(f"{n} {c}" for n, c in counts.items() if c)
     print(f"wrote {args.out}: {ds.sizes['elr']} k values x {ds.sizes['seed']} seeds ({summary})")
@@ -254,8 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_figures(sub)
     _add_verify(sub)
     from toyregimes.cli_train import add_train_parser
+    from toyregimes.explore import add_explore_parser
 
     add_train_parser(sub)
+    add_explore_parser(sub)
     return parser
 
 

@@ -9,23 +9,37 @@ Seeds: the point (elr_j, s) starts at ``toy.random_point(s)`` with tangent vecto
 ``default_rng([s, 1]).standard_normal(D)`` projected and normalised, exactly as
 ``simulate(toy, elr_j, seed=s)``; every trajectory is computed independently, so a point's result is
 the same bit for bit whatever the chunking, block size or thread count.
+
+A sweep is three steps with one code path: :func:`make_plan` validates the inputs and derives every
+per-point input (elr, initial point, tangent vector) deterministically; :func:`run_chunk` runs a
+range of points through the kernel (a module-level function, so Dask workers import it); and
+:func:`assemble` builds the Dataset from the chunks' raw results.  In process the chunks run in a
+loop; with ``scheduler``/``local_cluster`` they run as Dask tasks (:mod:`toyregimes.distributed`,
+imported only then); with ``checkpoint`` each finished chunk is stored (:mod:`toyregimes.chunkstore`)
+so an interrupted sweep resumes.  Which process, order or chunking computed a point never changes it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import itertools
 import json
 import sys
+from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import xarray as xr
 
-from toyregimes import __version__, analysis, batched, io
+from toyregimes import __version__, analysis, batched, io, kernels
 from toyregimes._validate import as_constraint, as_float_array, as_int, as_positive, as_seed
+from toyregimes.chunkstore import ChunkStore
 from toyregimes.simulate import _check_toy
 from toyregimes.toys import Toy
 
-__all__ = ["sweep", "sweep_grid", "canonical_alpha", "SWEEP_VARIABLES"]
+__all__ = ["sweep", "sweep_grid", "canonical_alpha", "SWEEP_VARIABLES", "SweepPlan", "make_plan", "run_chunk",
+           "assemble"]
 
 BLOCK = 256  # trajectories per parallel block: the block's state stays in L1
 
@@ -111,14 +125,108 @@ def _initial(toy: Toy, seeds: list, individual: bool):
     return theta, tang
 
 
-def _progress(total, progress, desc):
+def _progress(total, progress, desc, initial=0):
     from tqdm.auto import tqdm
 
     disable = (not sys.stderr.isatty()) if progress is None else not progress
-    return tqdm(total=total, disable=disable, desc=desc, unit="traj")
+    return tqdm(total=total, initial=initial, disable=disable, desc=desc, unit="traj")
 
 
-def sweep(
+def _canon(value):
+    """Canonical JSON value of an input: floats as their exact ``repr`` (round-trips), arrays as lists."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return repr(float(value))
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return {str(key): _canon(val) for key, val in value.items()}
+    if isinstance(value, np.ndarray):
+        return [_canon(v) for v in value.tolist()]
+    if isinstance(value, list | tuple):
+        return [_canon(v) for v in value]
+    raise TypeError(f"cannot canonicalise {type(value).__name__}")
+
+
+@dataclass(frozen=True, eq=False)
+class SweepPlan:
+    """Validated inputs of a sweep and everything derived from them deterministically (:func:`make_plan`).
+
+    Point ``p`` is ``(elr[p // n_seeds], seeds[p % n_seeds])`` (seed fastest); chunk ``i`` is points
+    ``i * chunk_size .. min(n_points, (i + 1) * chunk_size) - 1``.  ``arrays`` holds all that
+    :func:`run_chunk` needs (numpy arrays and scalars; the toy itself only for the generic fallback), so
+    it can be shipped once to Dask workers.
+    """
+
+    toy: Toy
+    elr: np.ndarray
+    k: np.ndarray | None
+    seeds: list
+    steps: int
+    tail: int
+    constraint: str
+    lyapunov: bool
+    record_states: bool
+    chunk_size: int
+    opts: dict
+    n_states: int
+    fast: bool
+    arrays: dict = field(repr=False)
+
+    @property
+    def n_points(self) -> int:
+        return self.elr.size * len(self.seeds)
+
+    @property
+    def n_chunks(self) -> int:
+        return -(-self.n_points // self.chunk_size)
+
+    def bounds(self, index: int) -> tuple[int, int]:
+        """Point range ``[lo, hi)`` of chunk ``index``."""
+        lo = index * self.chunk_size
+        return lo, min(self.n_points, lo + self.chunk_size)
+
+    def chunk_spec(self) -> dict:
+        """``name -> (dtype, trailing shape)`` of the arrays :func:`run_chunk` returns (leading dim = points)."""
+        f8, i8 = np.dtype(np.float64), np.dtype(np.int64)
+        n_g = self.toy.n_groups
+        spec = {name: (f8, ()) for name in ("mean_loss", "std_loss", "mean_cos_angle", "mean_step", "lyapunov")}
+        spec.update({name: (f8, (n_g,)) for name in ("mean_sq_norm", "min_r2", "max_r2")})
+        spec.update({"period": (i8, ()), "status": (i8, ())})
+        if self.record_states:
+            spec.update({"states": (f8, (self.n_states, self.toy.dim)), "final": (f8, (self.toy.dim,))})
+        return spec
+
+    def fingerprint_params(self) -> dict:
+        """Canonical record of every input that affects results, and of the chunk layout.
+
+        Floats are stored as their exact ``repr``; the toy by its spec, dims and a SHA-256 of its group
+        matrices.  The package version is included: kernels may change between versions, and chunks
+        of two versions are never mixed.
+        """
+        return {
+            "toyregimes_version": __version__,
+            "toy": _canon(json.loads(self.toy.spec_json)),
+            "toy_dims": [int(d) for d in self.toy.dims],
+            "toy_mats_sha256": hashlib.sha256(np.ascontiguousarray(self.toy.mats, dtype=float).tobytes()).hexdigest(),
+            "elr": _canon(self.elr),
+            "k": None if self.k is None else _canon(self.k),
+            "seeds": [int(s) for s in self.seeds],
+            "steps": self.steps,
+            "tail": self.tail,
+            "constraint": self.constraint,
+            "lyapunov": self.lyapunov,
+            "record_states": self.record_states,
+            "criteria": _canon(self.opts),
+            "chunk_size": self.chunk_size,
+            "n_points": self.n_points,
+        }
+
+
+def make_plan(
     toy: Toy,
     elr=None,
     seeds=8,
@@ -129,54 +237,13 @@ def sweep(
     *,
     k=None,
     chunk_size: int = 4096,
-    progress=None,
     record_states: bool = False,
     **criteria,
-) -> xr.Dataset:
-    """Run PGD on the sphere for every (elr, seed) pair and summarise the tail of each run.
+) -> SweepPlan:
+    """Validate the inputs of :func:`sweep` (same arguments) and derive the per-seed initial points.
 
-    Parameters
-    ----------
-    toy : Toy
-    elr : 1-d array of float > 0
-        Effective learning rates (the ``elr`` dimension).  Alternatively give ``k``.
-    seeds : int or list of int
-        ``n`` -> seeds ``0 .. n-1``; a list -> those seeds.  Point (elr, s) starts where
-        ``simulate(toy, elr, seed=s)`` does.
-    steps : int >= 1
-    tail : int, 1 <= tail <= steps
-        Statistics are over the last ``tail`` steps (the first ``steps - tail`` are a transient).
-    constraint : {"total", "individual"}
-    lyapunov : bool
-        Propagate a tangent vector with the exact Jacobian of the PGD step (costs ~2x).
-    k : 1-d array of float > 0, optional
-        Dimensionless ELR instead of ``elr``: ``elr = k / sum(alpha_eff)``.
-    chunk_size : int
-        Trajectories per kernel call (progress granularity and memory; never changes results).
-    progress : bool or None
-        tqdm bar over trajectories; None shows it only when stderr is a terminal.
-    record_states : bool
-        Also store the last ``2 * max_period`` states of every run (``tail_state``) and the final
-        state (``final_state``).
-    **criteria
-        Regime criteria overriding :data:`toyregimes.analysis.DEFAULTS`.
-
-    Returns
-    -------
-    xarray.Dataset
-        Dims ``(elr, seed, group)``, coordinate ``k = elr * sum(alpha_eff)`` along ``elr``.
-        ``mean_loss``, ``std_loss`` (population), ``mean_cos_angle``, ``mean_step`` (chord
-        ``|theta_{t+1} - theta_t|``) and ``mean_sq_norm`` (per group) over the tail;
-        ``min_c``/``max_c``: extremes over the tail and the groups of ``c_i = elr * alpha_eff_i / r_i^2``;
-        ``lyapunov`` (NaN unless computed);
-        ``period`` (``analysis.detect_period`` of the last ``2 * max_period`` states, 0 = none);
-        ``status`` (``"ok"`` / ``"diverged_numerically"``); ``regime`` from
-        :func:`toyregimes.analysis.classify_stats`; ``score`` the signed regime score of
-        :func:`toyregimes.analysis.signed_score` (< 0 converges, > 0 fraction of the random level).
-        ``attrs`` hold every input.
-
-    Example: ``res = sweep(canonical([1, 2, 3]), k=np.geomspace(0.1, 10, 50), seeds=4, steps=5000,
-    tail=1000)``.
+    Raises ``ValueError`` naming the argument on bad input; computes nothing expensive.
+    Example: ``make_plan(canonical([1, 2]), k=[0.5, 2.0], seeds=2).n_points == 4``.
     """
     toy = _check_toy(toy)
     unknown = set(criteria) - set(analysis.DEFAULTS)
@@ -186,6 +253,7 @@ def sweep(
     if (elr is None) == (k is None):
         raise ValueError("give exactly one of elr and k")
     a_sum = float(np.sum(toy.alpha_eff))
+    k_arr = None
     if k is not None:
         k_arr = np.atleast_1d(as_positive(k, "k")).astype(float)
         if k_arr.ndim != 1:
@@ -204,54 +272,108 @@ def sweep(
     constraint = as_constraint(constraint)
     individual = constraint == "individual"
     lyapunov = bool(lyapunov)
+    record_states = bool(record_states)
     chunk_size = as_int(chunk_size, "chunk_size", minimum=1)
     max_period = as_int(opts["max_period"], "max_period", minimum=1)
     for key in ("period_tol", "period_rtol", "divergence_tol", "divergence_cos"):
         as_positive(opts[key], key)
     n_states = min(steps, 2 * max_period)
 
-    n_e, n_s, n_g = elr.size, len(seeds), toy.n_groups
     theta0, tang0 = _initial(toy, seeds, individual)
-    n_pts = n_e * n_s
-    # point p = (j, s) with j = p // n_s: seed fastest, so a chunk holds whole elr rows
-    res = {
-        "mean_loss": np.empty(n_pts), "std_loss": np.empty(n_pts), "mean_cos_angle": np.empty(n_pts),
-        "mean_step": np.empty(n_pts), "mean_sq_norm": np.empty((n_pts, n_g)),
-        "min_r2": np.empty((n_pts, n_g)), "max_r2": np.empty((n_pts, n_g)), "lyapunov": np.empty(n_pts),
-        "period": np.empty(n_pts, dtype=np.int64), "status": np.empty(n_pts, dtype=np.int64),
-    }
-    states = np.full((n_pts, n_states, toy.dim), np.nan) if record_states else None
-    final = np.full((n_pts, toy.dim), np.nan) if record_states else None
     fast = _is_canonical_like(toy)
     alpha = np.ascontiguousarray(toy.mats[:, 1, 1]) if fast else None
-    with _progress(n_pts, progress, "sweep") as bar:
-        for lo in range(0, n_pts, chunk_size):
-            hi = min(n_pts, lo + chunk_size)
-            idx = np.arange(lo, hi)
-            e = np.ascontiguousarray(elr[idx // n_s])
-            th = theta0[:, idx % n_s]
-            tv = tang0[:, idx % n_s]
-            if fast:
-                out = batched.canonical_sweep(
-                    np.ascontiguousarray(th[0::2]), np.ascontiguousarray(th[1::2]),
-                    np.ascontiguousarray(tv[0::2]), np.ascontiguousarray(tv[1::2]),
-                    e, alpha, steps, tail, individual, lyapunov, n_states, max_period,
-                    float(opts["period_tol"]), float(opts["period_rtol"]), BLOCK, bool(record_states),
-                )
-                ml, sl, mc, ma, msq, r2lo, r2hi, ly, per, stat, fx, fy, st = out
-                if record_states:
-                    states[lo:hi] = st
-                    final[lo:hi, 0::2] = fx.T
-                    final[lo:hi, 1::2] = fy.T
-                chunk = dict(mean_loss=ml, std_loss=sl, mean_cos_angle=mc, mean_step=ma,
-                             mean_sq_norm=msq.T, min_r2=r2lo.T, max_r2=r2hi.T, lyapunov=ly,
-                             period=per, status=stat)
-            else:
-                chunk = _generic_chunk(toy, e, th, tv, steps, tail, individual, lyapunov, n_states, opts,
-                                       states, final, lo)
-            for key, val in chunk.items():
-                res[key][lo:hi] = val
-            bar.update(hi - lo)
+    # The generic fallback needs the toy.  Its Numba dispatchers would be rebuilt (and recompiled, cache
+    # unused) when unpickled on a Dask worker, so the Rayleigh family's module-level kernels travel by name.
+    shared = not fast and toy.kernels is kernels.RAYLEIGH_KERNELS
+    generic_toy = None if fast else dataclasses.replace(toy, kernels={}) if shared else toy
+    arrays = {
+        "fast": fast, "elr": elr, "n_seeds": len(seeds), "theta0": theta0, "tang0": tang0, "alpha": alpha,
+        "steps": steps, "tail": tail, "individual": individual, "lyapunov": lyapunov, "n_states": n_states,
+        "max_period": max_period, "opts": opts, "record_states": record_states, "toy": generic_toy,
+        "rayleigh_kernels": shared,
+    }
+    return SweepPlan(toy=toy, elr=elr, k=k_arr, seeds=seeds, steps=steps, tail=tail, constraint=constraint,
+                     lyapunov=lyapunov, record_states=record_states, chunk_size=chunk_size, opts=opts,
+                     n_states=n_states, fast=fast, arrays=arrays)
+
+
+def run_chunk(arrays: dict, lo: int, hi: int, threads: int | None = None) -> dict:
+    """Run points ``lo .. hi - 1`` of a plan (``SweepPlan.arrays``) and return their raw results.
+
+    Module-level so that Dask workers import it.  Returns a dict of numpy arrays whose leading
+    dimension is the ``hi - lo`` points (names and shapes: ``SweepPlan.chunk_spec``).  Every
+    trajectory is computed independently, so the result for a point does not depend on ``lo``, ``hi``,
+    the thread count or the process.  ``threads`` sets Numba's thread count for this call only (the
+    Dask path uses 1: the cluster provides the parallelism).
+
+    Example: ``run_chunk(make_plan(canonical([1]), elr=[0.1]).arrays, 0, 8)["mean_loss"].shape == (8,)``.
+    """
+    if threads is None:
+        return _run_chunk(arrays, lo, hi)
+    old = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        return _run_chunk(arrays, lo, hi)
+    finally:
+        numba.set_num_threads(old)
+
+
+def _run_chunk(arrays, lo, hi):
+    n_s = arrays["n_seeds"]
+    steps, tail, individual, lyapunov = arrays["steps"], arrays["tail"], arrays["individual"], arrays["lyapunov"]
+    n_states, max_period, opts = arrays["n_states"], arrays["max_period"], arrays["opts"]
+    alpha, record_states = arrays["alpha"], arrays["record_states"]
+    idx = np.arange(lo, hi)
+    e = np.ascontiguousarray(arrays["elr"][idx // n_s])
+    th = arrays["theta0"][:, idx % n_s]
+    tv = arrays["tang0"][:, idx % n_s]
+    if arrays["fast"]:
+        out = batched.canonical_sweep(
+            np.ascontiguousarray(th[0::2]), np.ascontiguousarray(th[1::2]),
+            np.ascontiguousarray(tv[0::2]), np.ascontiguousarray(tv[1::2]),
+            e, alpha, steps, tail, individual, lyapunov, n_states, max_period,
+            float(opts["period_tol"]), float(opts["period_rtol"]), BLOCK, bool(record_states),
+        )
+        ml, sl, mc, ma, msq, r2lo, r2hi, ly, per, stat, fx, fy, st = out
+        chunk = dict(mean_loss=ml, std_loss=sl, mean_cos_angle=mc, mean_step=ma,
+                     mean_sq_norm=msq.T, min_r2=r2lo.T, max_r2=r2hi.T, lyapunov=ly,
+                     period=per, status=stat)
+        if record_states:
+            final = np.empty((hi - lo, 2 * fx.shape[0]))
+            final[:, 0::2] = fx.T
+            final[:, 1::2] = fy.T
+            chunk["states"] = st
+            chunk["final"] = final
+        return chunk
+    toy = arrays["toy"]
+    pgd_run = kernels.RAYLEIGH_KERNELS["pgd_run"] if arrays["rayleigh_kernels"] else toy.kernels["pgd_run"]
+    states = np.full((hi - lo, n_states, toy.dim), np.nan) if record_states else None
+    final = np.full((hi - lo, toy.dim), np.nan) if record_states else None
+    chunk = _generic_chunk(toy, e, th, tv, steps, tail, individual, lyapunov, n_states, opts, states, final, 0,
+                           pgd_run)
+    if record_states:
+        chunk["states"] = states
+        chunk["final"] = final
+    return chunk
+
+
+def assemble(plan: SweepPlan, chunks) -> xr.Dataset:
+    """The sweep Dataset from the results of every chunk of ``plan``, in chunk order.
+
+    Regime labels, scores and ``c`` extremes are derived here from the raw per-point results, so they
+    are the same whichever process computed the chunks.
+    """
+    chunks = list(chunks)
+    if len(chunks) != plan.n_chunks:
+        raise ValueError(f"chunks must hold the {plan.n_chunks} chunks of the plan, got {len(chunks)}")
+    res = {name: np.concatenate([c[name] for c in chunks]) for name in plan.chunk_spec()}
+    toy, elr, seeds, opts = plan.toy, plan.elr, plan.seeds, plan.opts
+    steps, n_states, record_states = plan.steps, plan.n_states, plan.record_states
+    n_e, n_s, n_g = elr.size, len(seeds), toy.n_groups
+    n_pts = plan.n_points
+    a_sum = float(np.sum(toy.alpha_eff))
+    states = res.pop("states") if record_states else None
+    final = res.pop("final") if record_states else None
 
     ok = res["status"] == batched.STATUS_OK
     # Period 1 with a non-negligible mean move is not a fixed point (analysis.summary's rule, with the
@@ -306,8 +428,8 @@ def sweep(
         "seed": np.asarray(seeds, dtype=np.int64),
         "group": np.arange(n_g, dtype=np.int64),
     }
-    if k is not None:
-        coords["k"] = ("elr", k_arr)  # exactly as given: grids over toys must align on k
+    if plan.k is not None:
+        coords["k"] = ("elr", plan.k)  # exactly as given: grids over toys must align on k
     elif np.isfinite(a_sum):
         coords["k"] = ("elr", elr * a_sum)
     if record_states:
@@ -322,18 +444,172 @@ def sweep(
         "random_level": toy.random_level,
         "min_loss": min_loss,
         "steps": steps,
-        "tail": tail,
-        "constraint": constraint,
-        "lyapunov": int(lyapunov),
+        "tail": plan.tail,
+        "constraint": plan.constraint,
+        "lyapunov": int(plan.lyapunov),
         "seeds": list(seeds),
         "init": "random",
-        "kernel": "canonical_batched" if fast else "single_run_loop",
+        "kernel": "canonical_batched" if plan.fast else "single_run_loop",
         **{f"criterion_{key}": val for key, val in opts.items()},
     }
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
-def _generic_chunk(toy, e, th, tv, steps, tail, individual, lyapunov, n_states, opts, states, final, lo):
+def _run_local(plan: SweepPlan, pending: list, finished) -> None:
+    """Run the pending chunks in this process, calling ``finished(index, arrays)`` for each.
+
+    Consecutive pending chunks share one kernel call until it holds at least one block per Numba
+    thread, so small chunks (fine-grained checkpoints) still keep every thread busy; the call's
+    results are split back into chunks (trajectories are independent: nothing changes).
+    """
+    target = BLOCK * numba.get_num_threads()
+    i = 0
+    while i < len(pending):
+        lo, hi = plan.bounds(pending[i])
+        j = i + 1
+        while j < len(pending) and pending[j] == pending[j - 1] + 1 and hi - lo < target:
+            hi = plan.bounds(pending[j])[1]
+            j += 1
+        out = run_chunk(plan.arrays, lo, hi)
+        for index in pending[i:j]:
+            a, b = plan.bounds(index)
+            finished(index, {name: val[a - lo : b - lo] for name, val in out.items()})
+        i = j
+
+
+def _check_scheduler(scheduler, local_cluster) -> None:
+    if local_cluster is not None:
+        if scheduler is not None:
+            raise ValueError("give at most one of scheduler and local_cluster")
+        as_int(local_cluster, "local_cluster", minimum=1)
+    if scheduler is None or (isinstance(scheduler, str) and scheduler.strip()):
+        return
+    if not (hasattr(scheduler, "submit") and hasattr(scheduler, "scatter")):
+        raise ValueError(
+            f"scheduler must be None, an address such as 'tcp://host:8786' or a dask.distributed.Client, "
+            f"got {scheduler!r}"
+        )
+
+
+def _distributed_module():
+    try:
+        from toyregimes import distributed
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] in ("dask", "distributed"):
+            raise ImportError(
+                f"running a sweep on Dask needs dask.distributed ({exc}); install it with "
+                "pip install 'toyregimes[distributed]'"
+            ) from exc
+        raise
+    return distributed
+
+
+def sweep(
+    toy: Toy,
+    elr=None,
+    seeds=8,
+    steps: int = 20_000,
+    tail: int = 5_000,
+    constraint: str = "total",
+    lyapunov: bool = True,
+    *,
+    k=None,
+    chunk_size: int = 4096,
+    progress=None,
+    record_states: bool = False,
+    scheduler=None,
+    local_cluster=None,
+    checkpoint=None,
+    **criteria,
+) -> xr.Dataset:
+    """Run PGD on the sphere for every (elr, seed) pair and summarise the tail of each run.
+
+    Parameters
+    ----------
+    toy : Toy
+    elr : 1-d array of float > 0
+        Effective learning rates (the ``elr`` dimension).  Alternatively give ``k``.
+    seeds : int or list of int
+        ``n`` -> seeds ``0 .. n-1``; a list -> those seeds.  Point (elr, s) starts where
+        ``simulate(toy, elr, seed=s)`` does.
+    steps : int >= 1
+    tail : int, 1 <= tail <= steps
+        Statistics are over the last ``tail`` steps (the first ``steps - tail`` are a transient).
+    constraint : {"total", "individual"}
+    lyapunov : bool
+        Propagate a tangent vector with the exact Jacobian of the PGD step (costs ~2x).
+    k : 1-d array of float > 0, optional
+        Dimensionless ELR instead of ``elr``: ``elr = k / sum(alpha_eff)``.
+    chunk_size : int
+        Trajectories per chunk: the unit of a Dask task and of a checkpoint file (progress
+        granularity and memory; never changes results).
+    progress : bool or None
+        tqdm bar over trajectories; None shows it only when stderr is a terminal.
+    record_states : bool
+        Also store the last ``2 * max_period`` states of every run (``tail_state``) and the final
+        state (``final_state``).
+    scheduler : None, str or dask.distributed.Client
+        None runs in this process (Numba threads).  An address (``"tcp://host:8786"``) or a Client
+        runs every chunk as a task on that Dask cluster (the ``distributed`` extra); the results are
+        the same bit for bit.  A Client is used as is, an address is connected to and closed after.
+    local_cluster : int >= 1, optional
+        Start a ``dask.distributed.LocalCluster`` of this many worker processes (one thread each) for
+        this sweep and close it after.  Exclusive with ``scheduler``.
+    checkpoint : path or :class:`toyregimes.chunkstore.ChunkStore`, optional
+        Directory where every finished chunk is written atomically; chunks already there (from an
+        interrupted run with the same inputs) are loaded, checked and not recomputed.  A directory
+        started with other inputs, or a corrupt or foreign chunk file, raises ``ValueError``.  The
+        directory is left in place (the CLI deletes it once the result file is written).
+    **criteria
+        Regime criteria overriding :data:`toyregimes.analysis.DEFAULTS`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``(elr, seed, group)``, coordinate ``k = elr * sum(alpha_eff)`` along ``elr``.
+        ``mean_loss``, ``std_loss`` (population), ``mean_cos_angle``, ``mean_step`` (chord
+        ``|theta_{t+1} - theta_t|``) and ``mean_sq_norm`` (per group) over the tail;
+        ``min_c``/``max_c``: extremes over the tail and the groups of ``c_i = elr * alpha_eff_i / r_i^2``;
+        ``lyapunov`` (NaN unless computed);
+        ``period`` (``analysis.detect_period`` of the last ``2 * max_period`` states, 0 = none);
+        ``status`` (``"ok"`` / ``"diverged_numerically"``); ``regime`` from
+        :func:`toyregimes.analysis.classify_stats`; ``score`` the signed regime score of
+        :func:`toyregimes.analysis.signed_score` (< 0 converges, > 0 fraction of the random level).
+        ``attrs`` hold every input.
+
+    Example: ``res = sweep(canonical([1, 2, 3]), k=np.geomspace(0.1, 10, 50), seeds=4, steps=5000,
+    tail=1000)``; on two local worker processes: add ``local_cluster=2``.
+    """
+    plan = make_plan(toy, elr, seeds, steps, tail, constraint, lyapunov, k=k, chunk_size=chunk_size,
+                     record_states=record_states, **criteria)
+    _check_scheduler(scheduler, local_cluster)
+    store = None
+    done = {}
+    if checkpoint is not None:
+        store = checkpoint if isinstance(checkpoint, ChunkStore) else ChunkStore(checkpoint)
+        done = store.open(plan.fingerprint_params(), [plan.bounds(i) for i in range(plan.n_chunks)],
+                          plan.chunk_spec())
+    pending = [i for i in range(plan.n_chunks) if i not in done]
+    resumed = sum(plan.bounds(i)[1] - plan.bounds(i)[0] for i in done)
+
+    with _progress(plan.n_points, progress, "sweep", initial=resumed) as bar:
+
+        def finished(index, arrays):
+            if store is not None:
+                store.write(index, arrays)
+            done[index] = arrays
+            lo, hi = plan.bounds(index)
+            bar.update(hi - lo)
+
+        if scheduler is None and local_cluster is None:
+            _run_local(plan, pending, finished)
+        elif pending:
+            _distributed_module().run(plan, pending, finished, scheduler=scheduler, local_cluster=local_cluster)
+    return assemble(plan, [done[i] for i in range(plan.n_chunks)])
+
+
+def _generic_chunk(toy, e, th, tv, steps, tail, individual, lyapunov, n_states, opts, states, final, lo,
+                   pgd_run=None):
     """Fallback for toys without a batched kernel: the single-run kernel, one trajectory at a time.
 
     Statistics are reduced from its per-step records with the same definitions as the batched
@@ -348,7 +624,7 @@ def _generic_chunk(toy, e, th, tv, steps, tail, individual, lyapunov, n_states, 
         "status": np.zeros(m, dtype=np.int64),
     }
     for c in range(m):
-        rec = toy.kernels["pgd_run"](
+        rec = (pgd_run or toy.kernels["pgd_run"])(
             np.ascontiguousarray(th[:, c]), np.ascontiguousarray(tv[:, c]), float(e[c]), steps, 1, individual,
             lyapunov, n_states, toy.offsets, toy.mats,
         )
@@ -405,6 +681,8 @@ def sweep_grid(make_toy, params: dict, elr=None, *, k=None, progress=None, **kwa
     """
     if not isinstance(params, dict) or not params:
         raise ValueError("params must be a non-empty dict of name -> list of values")
+    if kwargs.get("checkpoint") is not None:
+        raise ValueError("checkpoint is not supported by sweep_grid (one checkpoint holds one sweep)")
     names = list(params)
     for name in names:
         if name in ("elr", "k", "seed", "group", "component", "tail_step"):
