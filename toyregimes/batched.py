@@ -250,7 +250,7 @@ def _step_groups(x, y, nx, ny, e2, alpha, loss, ssum):
 
 
 @njit(cache=True, error_model="numpy")
-def _step_groups_tangent(x, y, nx, ny, vx, vy, e2, alpha, loss, ssum):
+def _step_groups_tangent(x, y, nx, ny, vx, vy, vs, e2, alpha, loss, ssum):
     """:func:`_step_groups` and ``w = v - elr H v`` (H the Euclidean Hessian at theta), in place in ``vx, vy``.
 
     ``H v = (2/r^2)[(M - f) v - theta (2/r^2)(G.v) - G (2/r^2)(theta.v)]`` with ``G = M theta - f theta``
@@ -282,8 +282,10 @@ def _step_groups_tangent(x, y, nx, ny, vx, vy, e2, alpha, loss, ssum):
             loss[j] += f
             q = ssum[j] + px * px
             ssum[j] = q + py * py
-            wx = vxi[j]
-            wy = vyi[j]
+            wx = vxi[j] * vs[j]  # the renormalisation of the previous step, and its snap
+            wy = vyi[j] * vs[j]
+            wx = 0.0 if abs(wx) < SNAP else wx
+            wy = 0.0 if abs(wy) < SNAP else wy
             sc = 2.0 * inv
             gx = 0.0 - f * xx
             gy = (a - f) * yy
@@ -296,7 +298,7 @@ def _step_groups_tangent(x, y, nx, ny, vx, vy, e2, alpha, loss, ssum):
 
 
 @njit(cache=True, error_model="numpy")
-def _deferred_step(x, y, vx, vy, m, es, alpha, loss, ssum, tangent):
+def _deferred_step(x, y, vx, vy, vs, m, es, alpha, loss, ssum, tangent):
     """PGD step of an unnormalised state ``theta~ = |theta~| theta`` (total constraint), in place.
 
     ``F`` is invariant under scaling each group and its gradient scales as ``1 / |theta|``, so
@@ -333,8 +335,10 @@ def _deferred_step(x, y, vx, vy, m, es, alpha, loss, ssum, tangent):
                 loss[j] += f
                 q = ssum[j] + px * px
                 ssum[j] = q + py * py
-                wx = vxi[j]
-                wy = vyi[j]
+                wx = vxi[j] * vs[j]
+                wy = vyi[j] * vs[j]
+                wx = 0.0 if abs(wx) < SNAP else wx
+                wy = 0.0 if abs(wy) < SNAP else wy
                 sc = 2.0 * inv
                 gx = 0.0 - f * xx
                 gy = (a - f) * yy
@@ -393,6 +397,7 @@ def _run_block(
     ch = np.zeros(bsz)  # chord
     dot = np.zeros(bsz)
     prod = np.ones(bsz)
+    vs = np.ones(bsz)  # 1 / |v|: v is stored unnormalised
     inv_r2 = np.empty((n, bsz))
     if individual:
         for i in range(n):
@@ -426,7 +431,7 @@ def _run_block(
                 sj = sj * (mj * mj)
                 mul[j] = mj
                 es[j] = e2[j] * sj
-            _deferred_step(x, y, vx, vy, mul, es, alpha, loss, ssum, lyapunov)
+            _deferred_step(x, y, vx, vy, vs, mul, es, alpha, loss, ssum, lyapunov)
             for j in range(bsz):
                 chk[j] += ssum[j]
                 chk[j] += loss[j]
@@ -435,7 +440,7 @@ def _run_block(
         else:
             # -- unnormalised step of every group (and w = v - elr H v)
             if lyapunov:
-                _step_groups_tangent(x, y, nx, ny, vx, vy, e2, alpha, loss, ssum)
+                _step_groups_tangent(x, y, nx, ny, vx, vy, vs, e2, alpha, loss, ssum)
             else:
                 _step_groups(x, y, nx, ny, e2, alpha, loss, ssum)
             # -- normalisation factors
@@ -548,21 +553,13 @@ def _run_block(
                         vxi[j] = wx
                         vyi[j] = wy
                         ssum[j] += wx * wx + wy * wy
+            # v / |v| is applied (and snapped) where the next step reads v: components contracting
+            # relative to the leading direction would otherwise crawl through the subnormal range
             for j in range(bsz):
                 vn = math.sqrt(ssum[j])
-                dot[j] = 1.0 / vn
+                vs[j] = 1.0 / vn
                 if in_tail:
                     prod[j] *= vn
-            for i in range(n):
-                vxi = vx[i]
-                vyi = vy[i]
-                for j in range(bsz):
-                    # components contracting relative to the leading direction would otherwise
-                    # crawl through the subnormal range on their way to 0 (see SNAP)
-                    wx = vxi[j] * dot[j]
-                    wy = vyi[j] * dot[j]
-                    vxi[j] = 0.0 if abs(wx) < SNAP else wx
-                    vyi[j] = 0.0 if abs(wy) < SNAP else wy
             if in_tail and ((t - t0) % LOG_EVERY == LOG_EVERY - 1 or t == steps - 1):
                 for j in range(bsz):
                     out_lyap[j] += math.log(prod[j])
