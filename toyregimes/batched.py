@@ -23,7 +23,7 @@ bit for bit.
 Subnormal numbers.  In converging runs y_i decays geometrically to 0, and on the way its square and
 products pass through the subnormal range, where x86 arithmetic is ~100x slower (one such lane
 stalls its whole vector).  A group with ``|y_i| < SNAP |x_i|`` (``SNAP = 1e-100``) is therefore set
-to its minimum ``y_i = 0`` when the normalised state is stored.  This is ~100 orders of magnitude
+to its minimum ``y_i = 0`` whenever the state is stored (normalised or not).  This is ~100 orders of magnitude
 below anything observable: at that point ``y_i^2`` is below one ulp of ``x_i^2``, so ``x``, the
 radii, the normalisation and the other groups are bit for bit what they would have been, and the
 loss differs by less than 1e-200.  Likewise tangent-vector components below ``SNAP`` (the vector has
