@@ -124,3 +124,33 @@ def test_theory_identities():
     # S = 1 + elr^2 |grad|^2 = k^2 on the equilibrium
     s = 1 + elr**2 * theory.equilibrium_grad_norm(alpha, elr) ** 2
     assert s == pytest.approx(float(theory.equilibrium_step_norm_growth(alpha, elr)))
+
+
+def test_equilibrium_eigenvalues_match_the_linearised_two_step_map():
+    # Independent check: finite differences of the exact two-step map (theory.canonical_step) at the
+    # equilibrium, in coordinates (phi_1..phi_n, r_1^2..r_{n-1}^2).
+    alpha = np.array([1.0, 2.0, 3.0])
+    k = 1.3
+    elr = k / alpha.sum()
+    r2 = alpha / alpha.sum()
+    phi_star = 0.5 * np.arccos(1 / k)  # c_i = k for every group on the equilibrium
+
+    def two_steps(z):
+        phi, q = z[:3], np.append(z[3:], 1 - z[3:].sum())
+        for _ in range(2):
+            phi, q, _s = theory.canonical_step(phi, q, alpha, elr)
+        return np.concatenate([phi, q[:2]])
+
+    z0 = np.concatenate([np.full(3, phi_star), r2[:2]])
+    np.testing.assert_allclose(two_steps(z0), z0, atol=1e-12)  # it is a fixed point of the two-step map
+    h = 1e-6
+    jac = np.stack([(two_steps(z0 + h * e) - two_steps(z0 - h * e)) / (2 * h) for e in np.eye(5)], axis=1)
+    eig = np.linalg.eigvals(jac)
+    lam_real, lam_pair = theory.equilibrium_eigenvalues(k, 3)
+    assert np.min(np.abs(eig - lam_real)) < 1e-6
+    on_circle = eig[np.argsort(np.abs(np.abs(eig) - 1))[:4]]
+    np.testing.assert_allclose(np.abs(on_circle), 1, atol=1e-6)
+    np.testing.assert_allclose(on_circle.real, lam_pair.real, atol=1e-6)
+    assert theory.equilibrium_eigenvalues(k, 1)[1] is None
+    with pytest.raises(ValueError, match="k must be > 1"):
+        theory.equilibrium_eigenvalues(0.9, 3)

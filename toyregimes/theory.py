@@ -167,18 +167,28 @@ def equilibrium_step_norm_growth(alpha, elr):
 
 
 def equilibrium_eigenvalues(k, n_groups):
-    """Eigenvalues of the two-step map linearised at the coupled equilibrium.
+    """Eigenvalues of the two-step map linearised at the coupled equilibrium (k > 1).
 
     One eigenvalue ``(1 - 2/k^2)^2`` and ``2n - 2`` eigenvalues on the unit circle with real part
-    ``1 - 8(k^2 - 1)/k^4`` (in conjugate pairs).  Returns the real eigenvalue and the complex pair
-    ``(lam_real, lam_pair)`` where ``lam_pair`` has positive imaginary part.
+    ``1 - 8(k^2 - 1)/k^4`` (``n - 1`` conjugate pairs; ``1 - re^2 = 16(k^2 - 1)(k^2 - 2)^2/k^8 >= 0``,
+    so they are exactly on the circle: the orbit is only neutrally stable).  Returns
+    ``(lam_real, lam_pair)``, ``lam_pair`` with non-negative imaginary part, or None for ``n = 1``
+    (a single group has only the real eigenvalue: its 2-cycle is stable).
+
+    Example: ``equilibrium_eigenvalues(1.5, 3)``.
     """
     k = float(k)
+    if not k > 1.0:
+        raise ValueError(f"k must be > 1 (the equilibrium exists above the threshold), got {k}")
+    n_groups = int(n_groups)
+    if n_groups < 1:
+        raise ValueError("n_groups must be >= 1")
+    real = (1.0 - 2.0 / k**2) ** 2
+    if n_groups == 1:
+        return real, None
     re = 1.0 - 8.0 * (k**2 - 1.0) / k**4
     im = np.sqrt(max(0.0, 1.0 - re**2))
-    if int(n_groups) < 1:
-        raise ValueError("n_groups must be >= 1")
-    return (1.0 - 2.0 / k**2) ** 2, complex(re, im)
+    return real, complex(re, im)
 
 
 def individual_limit_loss(alpha, elr, sq_norms):
@@ -193,7 +203,10 @@ def individual_limit_loss(alpha, elr, sq_norms):
 
 # ----------------------------------------------------------------------------- weight decay (SPEC 4)
 def sgd_equilibrium_sq_norm(lr, wd, grad_sq_at_unit_norm):
-    """SGD equilibrium ``|w*|^2 = sqrt(eta L / (lambda (2 - eta lambda)))`` with ``L = E|g|^2`` at unit norm."""
+    """SGD equilibrium squared norm: ``|w*|^4 = eta L / (lambda (2 - eta lambda))``, ``L = E|g|^2`` at unit norm.
+
+    Holds per SI group (the total is the sum of the groups' values, each with its own ``L``).
+    """
     lr, wd = float(lr), float(wd)
     return np.sqrt(lr * grad_sq_at_unit_norm / (wd * (2.0 - lr * wd)))
 
