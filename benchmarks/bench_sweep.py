@@ -13,6 +13,9 @@ arithmetic is ~100x slower, so both ranges should now run at the same speed.
 The numpy baseline is the twin ``tests/reference_batched.py`` (same operations, vectorised over
 trajectories), timed on 4096 trajectories in the same process, so the ratio is meaningful even when
 other processes load the machine.  The kernel uses ``toyregimes.sweep.BLOCK`` trajectories per block.
+
+``python benchmarks/bench_sweep.py --phases`` instead prints the cost of a trajectory-step before the tail
+and in the tail (one thread, process CPU time, so it is robust to other jobs on the machine).
 """
 
 from __future__ import annotations
@@ -56,7 +59,36 @@ def best_of(fn, repeat=3):
     return min(times)
 
 
+def phases(n_traj=4096, steps=2000):
+    """ns of process CPU time per trajectory-step, one thread: before the tail, in the tail, benchmark mix."""
+    numba.set_num_threads(1)
+    data = inputs(0.01, 10.0, n_traj)
+
+    def cost(steps, tail, lyap, n_states):
+        def run():
+            return batched.canonical_sweep(*data, ALPHA, steps, tail, False, lyap, n_states, 64, 1e-3, 0.05, BLOCK,
+                                           False)
+        run()
+        best = np.inf
+        for _ in range(5):
+            t = time.process_time()
+            run()
+            best = min(best, time.process_time() - t)
+        return best / (n_traj * steps) * 1e9
+
+    print(f"ns CPU per trajectory-step, 1 thread, {n_traj} trajectories, n = {ALPHA.size}")
+    for lyap in (False, True):
+        pre = cost(steps, 1, lyap, 1)
+        tail = cost(steps, steps, lyap, 1)
+        mix = cost(STEPS, TAIL, lyap, 128)
+        print(f"  lyapunov={lyap!s:5}: before the tail {pre:.2f}, tail {tail:.2f}, benchmark mix {mix:.2f} "
+              f"(-> {ALPHA.size / mix:.3g} group-steps/ns per core)")
+
+
 def main():
+    if "--phases" in sys.argv[1:]:
+        phases()
+        return
     work = N_TRAJ * STEPS * ALPHA.size
     print(f"numba {numba.__version__}, threads {numba.get_num_threads()}, numpy {np.__version__}")
     print(f"canonical toy alpha={ALPHA.tolist()}, {N_TRAJ} trajectories x {STEPS} steps, tail {TAIL}")
