@@ -105,6 +105,9 @@ def test_analysis_rejects_non_runs_and_bad_options():
         (["run", "--alpha", "1", "2"], "elr"),
         (["run", "--alpha", "x", "--elr", "0.1"], "alpha"),
         (["nonsense"], "invalid choice"),
+        (["explore", "--alpha", "1", "0", "--save", "never-written.png"], "alpha"),
+        (["train", "--alpha", "1", "--lr", "0.1", "--wd", "20"], "wd"),
+        (["sweep", "--alpha", "1", "--num", "0", "--out", "never-written.nc"], "num"),
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(argv, fragment, capsys):
