@@ -94,11 +94,14 @@ def test_cli_local_cluster_writes_the_same_file(tmp_path, capsys):
     assert not (tmp_path / "dask.nc.chunks").exists()
 
 
-def test_worker_killed_while_holding_a_chunk(cluster, tmp_path):
-    # last in this module: the cluster's nanny restarts the killed worker
+@pytest.mark.parametrize("kill", ["one", "all"])
+def test_worker_killed_while_holding_a_chunk(cluster, tmp_path, kill):
+    # last in this module: the cluster's nannies restart the killed workers.  "all" also loses every
+    # copy of the plan's arrays, which the scheduler recomputes from their task.
     _, client = cluster
     kw = dict(k=np.geomspace(0.3, 6, 256), seeds=8, steps=40_000, tail=2000, chunk_size=128, progress=False)
-    ref = sweep(TOY, **kw)  # 2048 points in 16 chunks of ~0.2 s on one thread
+    ref = sweep(TOY, **kw)  # 2048 points in 16 chunks of ~0.1 s on one thread
+    client.wait_for_workers(2)
     pids = client.run(os.getpid)
     store = tmp_path / "s.chunks"
     result = {}
@@ -111,27 +114,28 @@ def test_worker_killed_while_holding_a_chunk(cluster, tmp_path):
 
     thread = threading.Thread(target=run)
     thread.start()
-    victim = None
+    victims = None
     deadline = time.monotonic() + 120
-    while victim is None:
+    while victims is None:
         assert thread.is_alive() and time.monotonic() < deadline, "could not catch a worker holding a chunk"
         if list(store.glob("chunk-*.npz")):  # the workers are warm; now find one computing a chunk
             busy = [addr for addr, keys in client.processing().items()
-                    if any("toyregimes-sweep" in str(key) for key in keys)]
+                    if any("toyregimes-sweep" in str(key) and "chunk" in str(key) for key in keys)]
             if busy:
-                victim = busy[0]
+                victims = busy[:1] if kill == "one" else list(pids)
         time.sleep(0.002)
-    os.kill(pids[victim], signal.SIGKILL)
+    for addr in victims:
+        os.kill(pids[addr], signal.SIGKILL)
     thread.join(timeout=180)
     assert not thread.is_alive()
     assert "error" not in result, result.get("error")
     xr.testing.assert_identical(result["ds"], ref)
-    # the scheduler saw the worker die with chunk tasks assigned to it, and they were recomputed elsewhere
+    # the scheduler saw the worker(s) die with chunk tasks assigned, and they were recomputed elsewhere
     # (read on the scheduler: Client.get_events cannot serialise every event of this topic)
     held = client.run_on_scheduler(lambda dask_scheduler: [
         str(key) for _, event in dask_scheduler.get_events("all")
-        if event.get("action") == "remove-worker" and event.get("worker") == victim
+        if event.get("action") == "remove-worker" and event.get("worker") in victims
         for key in event.get("processing-tasks", ())
     ])
-    assert any("toyregimes-sweep" in key for key in held), held
-    assert victim not in client.scheduler_info()["workers"]
+    assert any("toyregimes-sweep" in key and "chunk" in key for key in held), held
+    assert not set(victims) & set(client.scheduler_info()["workers"])

@@ -4,9 +4,9 @@ A store is a directory (the CLI uses ``<out>.chunks/`` beside ``--out``)::
 
     manifest.json        format, version, and the fingerprint: SHA-256 of the canonical JSON of every
                          input that affects results (toy spec, elr and k values as exact reprs, seeds,
-                         steps, tail, constraint, lyapunov, criteria, record_states, package version) and
-                         of the chunk layout (chunk_size, n_points); the inputs themselves are kept too,
-                         to say what changed
+                         steps, tail, constraint, lyapunov, criteria, record_states, package version and
+                         a hash of the kernels' source) and of the chunk layout (chunk_size, n_points); the
+                         inputs themselves are kept too, to say what changed
     chunk-000000.npz     the raw arrays of one finished chunk (numpy .npz, read with allow_pickle=False)
                          and ``_meta``: the fingerprint, the chunk's index and point range, and the SHA-256
                          of its arrays

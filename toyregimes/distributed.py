@@ -1,13 +1,13 @@
 """Run a sweep's chunks on a Dask cluster (the ``distributed`` extra; the core never imports this module).
 
 :func:`toyregimes.sweep` with ``scheduler=`` or ``local_cluster=`` calls :func:`run`: the plan's
-arrays are scattered to every worker once, each pending chunk becomes one task calling
-:func:`toyregimes.sweep.run_chunk` (the same Numba kernel as in process, with one Numba thread per
-task: the cluster provides the parallelism), and results are handed back as they complete, in
-whatever order, to be checkpointed and assembled.  Tasks are not pure (``pure=False``) and are
-retried on error; a task whose worker dies is rescheduled by Dask on another worker (up to
-``distributed.scheduler.allowed-failures`` times).  A point's result does not depend on the worker,
-order or chunking, so the Dataset equals the in-process one bit for bit.
+arrays go to the cluster once (as a task of their own, see :func:`run`), each pending chunk becomes
+one task calling :func:`toyregimes.sweep.run_chunk` (the same Numba kernel as in process, with one
+Numba thread per task: the cluster provides the parallelism), and results are handed back as they
+complete, in whatever order, to be checkpointed and assembled.  Tasks are not pure
+(``pure=False``) and are retried on error; a task whose worker dies is rescheduled by Dask on
+another worker (up to ``distributed.scheduler.allowed-failures`` times).  A point's result does not
+depend on the worker, order or chunking, so the Dataset equals the in-process one bit for bit.
 
 No cluster code of our own: for HPC, start a cluster with dask-jobqueue (``SLURMCluster`` etc.) and
 pass its Client, or run ``dask scheduler`` / ``dask worker`` and pass the scheduler's address.
@@ -49,8 +49,17 @@ def connect(scheduler=None, local_cluster=None):
         yield scheduler
 
 
+def _plan_arrays(arrays):
+    return arrays
+
+
 def run(plan, pending, finished, *, scheduler=None, local_cluster=None, retries: int = RETRIES) -> None:
     """Run the chunks ``pending`` of ``plan`` on Dask, calling ``finished(index, arrays)`` as each completes.
+
+    The plan's arrays (small: per-seed initial points and the elr values) go to the cluster once, as
+    the result of a task that every chunk task depends on, rather than with ``scatter``: scattered
+    data is lost for good if every worker holding it dies (a batch job reaching its walltime), while
+    a task's result is recomputed by the scheduler.
 
     On an exception (including KeyboardInterrupt) the chunks not yet finished are cancelled; those
     already handed to ``finished`` are kept by its checkpoint, if any.
@@ -58,8 +67,8 @@ def run(plan, pending, finished, *, scheduler=None, local_cluster=None, retries:
     if not pending:
         return
     with connect(scheduler, local_cluster) as client:
-        [arrays] = client.scatter([plan.arrays], broadcast=True, hash=False)
         token = uuid.uuid4().hex[:12]
+        arrays = client.submit(_plan_arrays, plan.arrays, key=f"toyregimes-sweep-{token}-plan", pure=False)
         futures = {}
         for index in pending:
             lo, hi = plan.bounds(index)

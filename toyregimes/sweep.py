@@ -151,6 +151,14 @@ def _canon(value):
     raise TypeError(f"cannot canonicalise {type(value).__name__}")
 
 
+def _kernel_source_sha256() -> str:
+    h = hashlib.sha256()
+    for module in (batched, kernels):
+        with open(module.__file__, "rb") as fh:
+            h.update(fh.read())
+    return h.hexdigest()
+
+
 @dataclass(frozen=True, eq=False)
 class SweepPlan:
     """Validated inputs of a sweep and everything derived from them deterministically (:func:`make_plan`).
@@ -204,11 +212,12 @@ class SweepPlan:
         """Canonical record of every input that affects results, and of the chunk layout.
 
         Floats are stored as their exact ``repr``; the toy by its spec, dims and a SHA-256 of its group
-        matrices.  The package version is included: kernels may change between versions, and chunks
-        of two versions are never mixed.
+        matrices.  The package version and a SHA-256 of the kernel modules' source are included: chunks
+        computed by two versions of the kernels (a release, or an edited checkout) are never mixed.
         """
         return {
             "toyregimes_version": __version__,
+            "kernel_sha256": _kernel_source_sha256(),
             "toy": _canon(json.loads(self.toy.spec_json)),
             "toy_dims": [int(d) for d in self.toy.dims],
             "toy_mats_sha256": hashlib.sha256(np.ascontiguousarray(self.toy.mats, dtype=float).tobytes()).hexdigest(),
