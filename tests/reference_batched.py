@@ -2,8 +2,8 @@
 
 Used by the tests (kernel == twin) and by ``benchmarks/bench_sweep.py`` as the numpy baseline.  The
 trajectory update performs the same IEEE operations in the same order as the kernel, so states and
-sequential tail sums agree bit for bit (including the snap of ``y_i < SNAP |x_i|`` to 0, see
-:mod:`toyregimes.batched`); the tangent map is written as an explicit 2x2 Hessian per
+sequential tail sums agree bit for bit (including the snap of ``y_i < SNAP |x_i|`` to 0 every
+``SNAP_EVERY`` steps, see :mod:`toyregimes.batched`); the tangent map is written as an explicit 2x2 Hessian per
 group (different algebra from the kernel's closed-form product), and periods come from
 :func:`toyregimes.analysis.detect_period` itself, so those parts are an independent check.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from toyregimes import analysis
-from toyregimes.batched import BIG, RESCALE, SNAP
+from toyregimes.batched import BIG, RESCALE, SNAP, SNAP_EVERY
 
 
 def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False, lyapunov=True,
@@ -58,8 +58,10 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
             inv = 1.0 / r2
             f = alpha * ((y * y) * inv)
             c = es * inv
-            nx = x + (c * f) * x
-            ny = y - (c * (alpha - f)) * y
+            k = 1.0 + c * f
+            nx = x * k
+            ny = y * (k - c * alpha)
+            snap = t % SNAP_EVERY == SNAP_EVERY - 1  # snaps at the end of every SNAP_EVERY-th step only
             loss = np.zeros(m)
             for i in range(n):
                 loss = loss + f[i]
@@ -75,7 +77,8 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
                 wx = vx - e * (h00 * vx + h01 * vy)
                 wy = vy - e * (h01 * vx + h11 * vy)
             if deferred:
-                ny = np.where(np.abs(ny) < SNAP * np.abs(nx), 0.0, ny)
+                if snap:
+                    ny = np.where(np.abs(ny) < SNAP * np.abs(nx), 0.0, ny)
                 ssum = np.zeros(m)
                 for i in range(n):
                     ssum = (ssum + nx[i] * nx[i]) + ny[i] * ny[i]
@@ -95,7 +98,8 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
                 s = np.broadcast_to(1.0 / np.sqrt(ssum), (n, m))
             if not deferred:
                 x, y = nx * s, ny * s
-                y = np.where(np.abs(y) < SNAP * np.abs(x), 0.0, y)
+                if snap:
+                    y = np.where(np.abs(y) < SNAP * np.abs(x), 0.0, y)
             chk = chk + loss
             if lyapunov:
                 if individual:
@@ -108,8 +112,9 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
                 wy = (wy - d * y) * s
                 vn = np.sqrt((wx * wx + wy * wy).sum(axis=0))
                 vx, vy = wx / vn, wy / vn
-                vx = np.where(np.abs(vx) < SNAP, 0.0, vx)
-                vy = np.where(np.abs(vy) < SNAP, 0.0, vy)
+                if (t + 1) % SNAP_EVERY == SNAP_EVERY - 1:  # the kernel snaps v where step t + 1 reads it
+                    vx = np.where(np.abs(vx) < SNAP, 0.0, vx)
+                    vy = np.where(np.abs(vy) < SNAP, 0.0, vy)
                 if t >= t0:
                     logs = logs + np.log(vn)
             if deferred and t == min(t0, steps - n_states) - 1:

@@ -7,28 +7,33 @@ loop runs over contiguous trajectories and LLVM vectorises it.  ``prange`` distr
 is advanced step by step, the inner loop running over the block.
 
 Rounding, and agreement with ``simulate``.  The update is the PGD step of
-:func:`toyregimes.kernels.pgd_run` for ``M_i = diag(0, alpha_i)``, written for speed: the divider is
-the bottleneck of the sweep, so each group costs one division, ``1 / r_i^2``, instead of two
-(``nu_i = (x_i (1 + c f_i), y_i (1 - c (alpha_i - f_i)))`` with ``c = 2 elr / r_i^2``, ``f_i =
-alpha_i y_i^2 / r_i^2``).  This rounds differently from ``simulate`` (a few ulps per step), so a
+:func:`toyregimes.kernels.pgd_run` for ``M_i = diag(0, alpha_i)``, written for speed: each group costs
+one division, ``1 / r_i^2``, instead of two, and few multiplications (``k_i = 1 + c f_i``, ``nu_i =
+(x_i k_i, y_i (k_i - c alpha_i))`` with ``c = 2 elr / r_i^2``, ``f_i = alpha_i y_i^2 / r_i^2``).  Under
+the total constraint ``1 / |nu|`` is computed in the loop of the last group, where the rest of the
+step hides the latency of the divider.  This rounds differently from ``simulate`` (a few ulps per step), so a
 trajectory agrees with ``simulate``'s to rounding where the dynamics is not chaotic (tested to 1e-10)
 and only statistically where it is, one ulp growing to order one there as between any two
 implementations.  Under the total constraint the state is moreover kept unnormalised until the tail
 and the kept states begin (:func:`_deferred_step`: the loss is scale invariant, so only
 ``|theta~|^2`` has to be carried along, and a sqrt and a division per step are saved), with exact
-power-of-two rescaling to keep it bounded.  Tail statistics are reduced in-kernel with sequential
+power-of-two rescaling to keep it bounded (applied in a separate pass, only in blocks where some
+state needs it).  Tail statistics are reduced in-kernel with sequential
 sums.  The numpy twin performs the same IEEE operations in the same order, so kernel and twin agree
 bit for bit.
 
 Subnormal numbers.  In converging runs y_i decays geometrically to 0, and on the way its square and
 products pass through the subnormal range, where x86 arithmetic is ~100x slower (one such lane
-stalls its whole vector).  A group with ``|y_i| < SNAP |x_i|`` (``SNAP = 1e-100``) is therefore set
-to its minimum ``y_i = 0`` whenever the state is stored (normalised or not).  This is ~100 orders of magnitude
+stalls its whole vector).  A group with ``|y_i| < SNAP |x_i|`` (``SNAP = 1e-60``) is therefore set
+to its minimum ``y_i = 0`` when the state is stored at the end of every ``SNAP_EVERY``-th step (steps
+``t`` with ``t % 8 == 7``; a per-step snap cost a fifth of the step).  This is ~60 orders of magnitude
 below anything observable: at that point ``y_i^2`` is below one ulp of ``x_i^2``, so ``x``, the
 radii, the normalisation and the other groups are bit for bit what they would have been, and the
-loss differs by less than 1e-200.  Likewise tangent-vector components below ``SNAP`` (the vector has
-unit norm) are set to 0.  ``simulate`` has no snap; its converging runs reach y_i = 0 through the
-subnormal range instead.
+loss differs by less than 1e-120.  Between two snaps ``y_i`` may shrink by 7 steps' contraction
+below the threshold; ``y_i^2`` stays normal unless a step contracts it by more than 1e-13, ~70 orders
+of margin (the threshold was 1e-100 with a snap at every step).  Likewise tangent-vector components
+below ``SNAP`` (the vector has unit norm) are set to 0 where a snapping step reads the vector.
+``simulate`` has no snap; its converging runs reach y_i = 0 through the subnormal range instead.
 
 The tangent vector only needs to be accurate (its direction converges to the Oseledets direction
 whatever the rounding), so it uses the closed-form Hessian-vector product and multiplications by
@@ -60,7 +65,9 @@ STATUS_NONFINITE = 1
 LOG_EVERY = 16
 
 # y_i below SNAP |x_i|, and tangent components below SNAP, are set to 0 (see the module docstring).
-SNAP = 1e-100
+SNAP = 1e-60
+# ... at the end of every SNAP_EVERY-th step only (steps t with t % SNAP_EVERY == SNAP_EVERY - 1).
+SNAP_EVERY = 8
 
 # An unnormalised state (see _deferred_step) with |theta~|^2 > BIG is multiplied by RESCALE (exact).
 BIG = 2.0**256
@@ -217,11 +224,12 @@ def _block_periods(buf, step_max, step_sum, valid, tol, rtol, max_period, out):
 
 
 @njit(cache=True, error_model="numpy")
-def _step_groups(x, y, nx, ny, e2, alpha, loss, ssum):
+def _step_groups(x, y, nx, ny, e2, alpha, loss, ssum, total, norm):
     """Unnormalised PGD step of every group: ``nu_i = theta_i - elr grad_i F``; loss and |nu|^2 summed.
 
-    Per group, with ``u = y^2 / r^2`` and ``c = 2 elr / r^2`` (one division): ``f = alpha u`` and
-    ``nu = (x (1 + c f), y (1 - c (alpha - f)))``, which is ``theta - elr (2 / r^2)(M theta - f theta)``.
+    Per group, with ``u = y^2 / r^2`` and ``c = 2 elr / r^2`` (one division): ``f = alpha u``, ``k = 1 + c f``
+    and ``nu = (x k, y (k - c alpha))``, which is ``theta - elr (2 / r^2)(M theta - f theta)``.  With
+    ``total``, ``norm = 1 / |nu|`` is set too.  Snaps (``snap``) are left to the caller.
     """
     n, bsz = x.shape
     for j in range(bsz):
@@ -229,6 +237,7 @@ def _step_groups(x, y, nx, ny, e2, alpha, loss, ssum):
         ssum[j] = 0.0
     for i in range(n):
         a = alpha[i]
+        last = total and i == n - 1
         xi = x[i]
         yi = y[i]
         nxi = nx[i]
@@ -240,17 +249,21 @@ def _step_groups(x, y, nx, ny, e2, alpha, loss, ssum):
             inv = 1.0 / r2
             f = a * ((yy * yy) * inv)
             c = e2[j] * inv
-            px = xx + (c * f) * xx
-            py = yy - (c * (a - f)) * yy
+            k = 1.0 + c * f
+            px = xx * k
+            py = yy * (k - c * a)
             nxi[j] = px
             nyi[j] = py
             loss[j] += f
             q = ssum[j] + px * px
-            ssum[j] = q + py * py
+            sj = q + py * py
+            ssum[j] = sj
+            if last:  # 1 / |nu| here, where other work hides the divider's latency
+                norm[j] = 1.0 / math.sqrt(sj)
 
 
 @njit(cache=True, error_model="numpy")
-def _step_groups_tangent(x, y, nx, ny, vx, vy, vs, e2, alpha, loss, ssum):
+def _step_groups_tangent(x, y, nx, ny, vx, vy, vs, e2, alpha, loss, ssum, snap, total, norm):
     """:func:`_step_groups` and ``w = v - elr H v`` (H the Euclidean Hessian at theta), in place in ``vx, vy``.
 
     ``H v = (2/r^2)[(M - f) v - theta (2/r^2)(G.v) - G (2/r^2)(theta.v)]`` with ``G = M theta - f theta``
@@ -262,6 +275,7 @@ def _step_groups_tangent(x, y, nx, ny, vx, vy, vs, e2, alpha, loss, ssum):
         ssum[j] = 0.0
     for i in range(n):
         a = alpha[i]
+        last = total and i == n - 1
         xi = x[i]
         yi = y[i]
         nxi = nx[i]
@@ -275,17 +289,22 @@ def _step_groups_tangent(x, y, nx, ny, vx, vy, vs, e2, alpha, loss, ssum):
             inv = 1.0 / r2
             f = a * ((yy * yy) * inv)
             c = e2[j] * inv
-            px = xx + (c * f) * xx
-            py = yy - (c * (a - f)) * yy
+            k = 1.0 + c * f
+            px = xx * k
+            py = yy * (k - c * a)
             nxi[j] = px
             nyi[j] = py
             loss[j] += f
             q = ssum[j] + px * px
-            ssum[j] = q + py * py
+            sj = q + py * py
+            ssum[j] = sj
+            if last:  # 1 / |nu| here, where other work hides the divider's latency
+                norm[j] = 1.0 / math.sqrt(sj)
             wx = vxi[j] * vs[j]  # the renormalisation of the previous step, and its snap
             wy = vyi[j] * vs[j]
-            wx = 0.0 if abs(wx) < SNAP else wx
-            wy = 0.0 if abs(wy) < SNAP else wy
+            if snap:
+                wx = 0.0 if abs(wx) < SNAP else wx
+                wy = 0.0 if abs(wy) < SNAP else wy
             sc = 2.0 * inv
             gx = 0.0 - f * xx
             gy = (a - f) * yy
@@ -298,16 +317,16 @@ def _step_groups_tangent(x, y, nx, ny, vx, vy, vs, e2, alpha, loss, ssum):
 
 
 @njit(cache=True, error_model="numpy")
-def _deferred_step(x, y, vx, vy, vs, m, es, alpha, loss, ssum, tangent):
+def _deferred_step(x, y, vx, vy, vs, es, alpha, loss, ssum, tangent, snap):
     """PGD step of an unnormalised state ``theta~ = |theta~| theta`` (total constraint), in place.
 
     ``F`` is invariant under scaling each group and its gradient scales as ``1 / |theta|``, so
     ``theta~' = theta~ - elr S grad F(theta~)`` with ``S = |theta~|^2`` is ``|theta~| (theta - elr grad F)``:
     the step of :func:`_step_groups` with ``c = 2 elr S / r~_i^2``, and the normalisation is left to
-    ``theta = theta~ / |theta~|`` when a normalised state is needed.  ``m`` (B) multiplies the state
-    first, an exact power of two that keeps ``S`` bounded (``es = 2 elr S`` after it).  With
+    ``theta = theta~ / |theta~|`` when a normalised state is needed.  The caller first multiplies
+    the state by an exact power of two where needed to keep ``S`` bounded (``es = 2 elr S`` after it).  With
     ``tangent``, ``w = v - elr H v`` as in :func:`_step_groups_tangent` (``H`` scales as ``1 / S``).
-    Returns loss and ``S' = |theta~'|^2`` in ``loss``, ``ssum``; snaps as the normalised steps do.
+    Returns loss and ``S' = |theta~'|^2`` in ``loss``, ``ssum``; snaps (``snap``) as the normalised steps do.
     """
     n, bsz = x.shape
     for j in range(bsz):
@@ -321,15 +340,17 @@ def _deferred_step(x, y, vx, vy, vs, m, es, alpha, loss, ssum, tangent):
         vyi = vy[i]
         if tangent:
             for j in range(bsz):
-                xx = xi[j] * m[j]
-                yy = yi[j] * m[j]
+                xx = xi[j]
+                yy = yi[j]
                 r2 = xx * xx + yy * yy
                 inv = 1.0 / r2
                 f = a * ((yy * yy) * inv)
                 c = es[j] * inv
-                px = xx + (c * f) * xx
-                py = yy - (c * (a - f)) * yy
-                py = 0.0 if abs(py) < SNAP * abs(px) else py
+                k = 1.0 + c * f
+                px = xx * k
+                py = yy * (k - c * a)
+                if snap:
+                    py = 0.0 if abs(py) < SNAP * abs(px) else py
                 xi[j] = px
                 yi[j] = py
                 loss[j] += f
@@ -337,8 +358,9 @@ def _deferred_step(x, y, vx, vy, vs, m, es, alpha, loss, ssum, tangent):
                 ssum[j] = q + py * py
                 wx = vxi[j] * vs[j]
                 wy = vyi[j] * vs[j]
-                wx = 0.0 if abs(wx) < SNAP else wx
-                wy = 0.0 if abs(wy) < SNAP else wy
+                if snap:
+                    wx = 0.0 if abs(wx) < SNAP else wx
+                    wy = 0.0 if abs(wy) < SNAP else wy
                 sc = 2.0 * inv
                 gx = 0.0 - f * xx
                 gy = (a - f) * yy
@@ -350,15 +372,17 @@ def _deferred_step(x, y, vx, vy, vs, m, es, alpha, loss, ssum, tangent):
                 vyi[j] = wy - c * hy
         else:
             for j in range(bsz):
-                xx = xi[j] * m[j]
-                yy = yi[j] * m[j]
+                xx = xi[j]
+                yy = yi[j]
                 r2 = xx * xx + yy * yy
                 inv = 1.0 / r2
                 f = a * ((yy * yy) * inv)
                 c = es[j] * inv
-                px = xx + (c * f) * xx
-                py = yy - (c * (a - f)) * yy
-                py = 0.0 if abs(py) < SNAP * abs(px) else py
+                k = 1.0 + c * f
+                px = xx * k
+                py = yy * (k - c * a)
+                if snap:
+                    py = 0.0 if abs(py) < SNAP * abs(px) else py
                 xi[j] = px
                 yi[j] = py
                 loss[j] += f
@@ -412,6 +436,7 @@ def _run_block(
     es = np.empty(bsz)
     for t in range(steps):
         in_tail = t >= t0
+        snap = t % SNAP_EVERY == SNAP_EVERY - 1
         deferred = t < n_deferred
         if t >= s0:
             row = out_buf[t - s0]
@@ -425,13 +450,22 @@ def _run_block(
                     by[j] = yi[j]
         if deferred:
             s0row = scale[0]
+            n_big = 0
             for j in range(bsz):
                 sj = big[j]
                 mj = RESCALE if sj > BIG else 1.0
+                n_big += sj > BIG
                 sj = sj * (mj * mj)
                 mul[j] = mj
                 es[j] = e2[j] * sj
-            _deferred_step(x, y, vx, vy, vs, mul, es, alpha, loss, ssum, lyapunov)
+            if n_big:  # rare: multiply the state by the exact power of two
+                for i in range(n):
+                    xi = x[i]
+                    yi = y[i]
+                    for j in range(bsz):
+                        xi[j] = xi[j] * mul[j]
+                        yi[j] = yi[j] * mul[j]
+            _deferred_step(x, y, vx, vy, vs, es, alpha, loss, ssum, lyapunov, snap)
             for j in range(bsz):
                 chk[j] += ssum[j]
                 chk[j] += loss[j]
@@ -440,9 +474,9 @@ def _run_block(
         else:
             # -- unnormalised step of every group (and w = v - elr H v)
             if lyapunov:
-                _step_groups_tangent(x, y, nx, ny, vx, vy, vs, e2, alpha, loss, ssum)
+                _step_groups_tangent(x, y, nx, ny, vx, vy, vs, e2, alpha, loss, ssum, snap, not individual, scale[0])
             else:
-                _step_groups(x, y, nx, ny, e2, alpha, loss, ssum)
+                _step_groups(x, y, nx, ny, e2, alpha, loss, ssum, not individual, scale[0])
             # -- normalisation factors
             if individual:
                 for i in range(n):
@@ -456,10 +490,8 @@ def _run_block(
                         chk[j] += q
                         si[j] = ri[j] / math.sqrt(q)
             else:
-                s0row = scale[0]
-                for j in range(bsz):
+                for j in range(bsz):  # scale[0] = 1 / |nu| is set by the step
                     chk[j] += ssum[j]
-                    s0row[j] = 1.0 / math.sqrt(ssum[j])
             for j in range(bsz):
                 chk[j] += loss[j]
             # -- theta_{t+1} = nu * scale, snapped; chord |theta_{t+1} - theta_t|^2 in the tail
@@ -479,7 +511,8 @@ def _run_block(
                         s = si[j]
                         px = nxi[j] * s
                         py = nyi[j] * s
-                        py = 0.0 if abs(py) < SNAP * abs(px) else py
+                        if snap:
+                            py = 0.0 if abs(py) < SNAP * abs(px) else py
                         ox = xi[j]
                         oy = yi[j]
                         r2 = ox * ox + oy * oy
@@ -497,7 +530,8 @@ def _run_block(
                         s = si[j]
                         px = nxi[j] * s
                         py = nyi[j] * s
-                        py = 0.0 if abs(py) < SNAP * abs(px) else py
+                        if snap:
+                            py = 0.0 if abs(py) < SNAP * abs(px) else py
                         dx = px - xi[j]
                         q = d2[j] + dx * dx
                         dy = py - yi[j]
@@ -510,7 +544,9 @@ def _run_block(
                         px = nxi[j] * s
                         py = nyi[j] * s
                         xi[j] = px
-                        yi[j] = 0.0 if abs(py) < SNAP * abs(px) else py
+                        if snap:
+                            py = 0.0 if abs(py) < SNAP * abs(px) else py
+                        yi[j] = py
         # -- tangent vector: project on the tangent space at the new point, scale, renormalise
         if lyapunov:
             for j in range(bsz):
