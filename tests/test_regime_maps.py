@@ -46,7 +46,12 @@ def test_plot_cli_draws_runs_grids_and_orbits(tmp_path):
     tr.save(grid, tmp_path / "grid.nc")
     orbit = tr.orbit_diagram(tr.toys.canonical([1, 2]), np.linspace(0.2, 1.0, 8), steps=300, keep=16)
     tr.save(orbit, tmp_path / "orbit.nc")
-    for name in ("run", "grid", "orbit"):
+    from toyregimes.divergence import noisy_sweep
+
+    tr.save(noisy_sweep(tr.toys.canonical([1, 2]), [1.0, 5.0], [0.0, 1.0], seeds=1, steps=200, tail=100),
+            tmp_path / "noisy.nc")
+    tr.save(tr.train(tr.toys.canonical([1, 2]), lr=0.1, wd=0.01, steps=300), tmp_path / "train.nc")
+    for name in ("run", "grid", "orbit", "noisy", "train"):
         png = tmp_path / f"{name}.png"
         assert main(["plot", str(tmp_path / f"{name}.nc"), "--out", str(png)]) == 0 and _png(png)
 

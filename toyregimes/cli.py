@@ -201,9 +201,10 @@ def _cmd_sweep(args) -> int:
 def _add_plot(sub) -> None:
     p = sub.add_parser(
         "plot",
-        help="draw a saved run, sweep, sweep grid or orbit diagram",
+        help="draw a saved run, sweep, sweep grid, orbit diagram, noisy sweep or training run",
         description="Draw a NetCDF result written by toyregimes: a run (loss, norms, individual ELRs), a sweep "
-        "(1-D phase diagram), a sweep grid (2-D regime maps) or an orbit diagram.",
+        "(1-D phase diagram), a sweep grid (2-D regime maps), an orbit diagram, a noisy sweep (divergence) or a "
+        "weight-decay training run.",
         epilog="example: toyregimes plot sweep.nc --out phase.png",
     )
     p.add_argument("file", help="NetCDF file written by toyregimes")
@@ -232,6 +233,12 @@ def _cmd_plot(args) -> int:
         fig = plot.plot_regime_map(ds, args.y or params[0])
     elif kind == "orbit":
         fig = plot.plot_orbit_diagram(ds)
+    elif kind == "noisy_sweep":
+        fig = plot.plot_divergence(ds)
+    elif kind == "train":
+        from toyregimes.plot_train import plot_train_run
+
+        fig = plot_train_run(ds)
     else:
         raise ValueError(f"cannot plot a result of kind {kind!r}")
     plot.save_figure(fig, args.out)
