@@ -16,9 +16,9 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from toyregimes import __version__, analysis
+from toyregimes._progress import bar_disabled
 from toyregimes._validate import as_float_array, as_int, as_positive
 from toyregimes.io import register_schema
-from toyregimes.orbits import _quiet
 from toyregimes.simulate import _check_toy, simulate
 
 __all__ = ["noisy_sweep", "divergence_onset"]
@@ -69,7 +69,7 @@ def noisy_sweep(toy, k, noise_scales, seeds=4, steps: int = 10_000, tail: int = 
     labels = np.empty(shape, dtype=object)
     min_loss = toy.min_loss if np.isfinite(toy.min_loss) else 0.0
     total = ks.size * sigmas.size * n_seeds
-    with tqdm(total=total, desc="noisy sweep", disable=_quiet(progress)) as bar:
+    with tqdm(total=total, desc="noisy sweep", disable=bar_disabled(progress)) as bar:
         for i, kv in enumerate(ks):
             for j, sigma in enumerate(sigmas):
                 for s in range(n_seeds):

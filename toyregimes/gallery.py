@@ -237,13 +237,13 @@ def draw_all(outdir, names=None, quick: bool = False, progress=None) -> list:
     """Draw the gallery (or the figures in ``names``) into ``outdir``; returns the paths."""
     from tqdm.auto import tqdm
 
-    from toyregimes.orbits import _quiet
+    from toyregimes._progress import bar_disabled
 
     names = list(FIGURES) if not names else list(names)
     for name in names:
         if name not in FIGURES:
             raise ValueError(f"unknown figure {name!r}; known: {', '.join(FIGURES)}")
-    return [draw(n, outdir, quick) for n in tqdm(names, desc="figures", disable=_quiet(progress))]
+    return [draw(n, outdir, quick) for n in tqdm(names, desc="figures", disable=bar_disabled(progress))]
 
 
 def markdown(outdir: str = "figures") -> str:

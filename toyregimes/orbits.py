@@ -12,6 +12,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from toyregimes import __version__
+from toyregimes._progress import bar_disabled
 from toyregimes._validate import as_constraint, as_float_array, as_int, as_seed
 from toyregimes.io import register_schema
 from toyregimes.simulate import TAIL_STATES, _check_toy, simulate, state_vector
@@ -81,7 +82,7 @@ def orbit_diagram(
     kicks = np.random.default_rng([seed, 3]).standard_normal((elrs.size, toy.dim))
     kicks *= perturbation / np.linalg.norm(kicks, axis=1, keepdims=True)
     init = None
-    for j, e in enumerate(tqdm(elrs, desc="orbit diagram", disable=_quiet(progress))):
+    for j, e in enumerate(tqdm(elrs, desc="orbit diagram", disable=bar_disabled(progress))):
         run = simulate(toy, elr=float(e), steps=steps, constraint=constraint, seed=seed, init=init)
         loss[j] = run.loss.values[-keep:]
         states = run.tail_state.values[-keep:]  # (keep, group, component)
@@ -105,12 +106,3 @@ def orbit_diagram(
             "random_level": toy.random_level,
         },
     )
-
-
-def _quiet(progress) -> bool:
-    """tqdm's ``disable``: silent unless asked, or attached to a terminal when not specified."""
-    import sys
-
-    if progress is None:
-        return not sys.stderr.isatty()
-    return not progress

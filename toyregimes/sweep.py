@@ -25,7 +25,6 @@ import dataclasses
 import hashlib
 import itertools
 import json
-import sys
 from dataclasses import dataclass, field
 
 import numba
@@ -33,6 +32,7 @@ import numpy as np
 import xarray as xr
 
 from toyregimes import __version__, analysis, batched, io, kernels
+from toyregimes._progress import bar_disabled
 from toyregimes._validate import as_constraint, as_float_array, as_int, as_positive, as_seed
 from toyregimes.chunkstore import ChunkStore
 from toyregimes.simulate import _check_toy
@@ -128,8 +128,7 @@ def _initial(toy: Toy, seeds: list, individual: bool):
 def _progress(total, progress, desc, initial=0):
     from tqdm.auto import tqdm
 
-    disable = (not sys.stderr.isatty()) if progress is None else not progress
-    return tqdm(total=total, initial=initial, disable=disable, desc=desc, unit="traj")
+    return tqdm(total=total, initial=initial, disable=bar_disabled(progress), desc=desc, unit="traj")
 
 
 def _canon(value):
