@@ -69,7 +69,10 @@ SNAP = 1e-60
 # ... at the end of every SNAP_EVERY-th step only (steps t with t % SNAP_EVERY == SNAP_EVERY - 1).
 SNAP_EVERY = 8
 
-# An unnormalised state (see _deferred_step) with |theta~|^2 > BIG is multiplied by RESCALE (exact).
+# Trajectories advanced together by one loop (a compile-time constant, see the block workspace below).
+LANES = 128
+
+# An unnormalised state (see _deferred_block_step) with |theta~|^2 > BIG is multiplied by RESCALE (exact).
 BIG = 2.0**256
 RESCALE = 2.0**-128
 
@@ -223,428 +226,354 @@ def _block_periods(buf, step_max, step_sum, valid, tol, rtol, max_period, out):
                 n_open -= 1
 
 
-@njit(cache=True, error_model="numpy")
-def _step_groups(x, y, nx, ny, e2, alpha, loss, ssum, total, norm):
-    """Unnormalised PGD step of every group: ``nu_i = theta_i - elr grad_i F``; loss and |nu|^2 summed.
-
-    Per group, with ``u = y^2 / r^2`` and ``c = 2 elr / r^2`` (one division): ``f = alpha u``, ``k = 1 + c f``
-    and ``nu = (x k, y (k - c alpha))``, which is ``theta - elr (2 / r^2)(M theta - f theta)``.  With
-    ``total``, ``norm = 1 / |nu|`` is set too.  Snaps (``snap``) are left to the caller.
-    """
-    n, bsz = x.shape
-    for j in range(bsz):
-        loss[j] = 0.0
-        ssum[j] = 0.0
-    for i in range(n):
-        a = alpha[i]
-        last = total and i == n - 1
-        xi = x[i]
-        yi = y[i]
-        nxi = nx[i]
-        nyi = ny[i]
-        for j in range(bsz):
-            xx = xi[j]
-            yy = yi[j]
-            r2 = xx * xx + yy * yy
-            inv = 1.0 / r2
-            f = a * ((yy * yy) * inv)
-            c = e2[j] * inv
-            k = 1.0 + c * f
-            px = xx * k
-            py = yy * (k - c * a)
-            nxi[j] = px
-            nyi[j] = py
-            loss[j] += f
-            q = ssum[j] + px * px
-            sj = q + py * py
-            ssum[j] = sj
-            if last:  # 1 / |nu| here, where other work hides the divider's latency
-                norm[j] = 1.0 / math.sqrt(sj)
+# ---------------------------------------------------------------------------------------------------
+# The block workspace.  Every per-block quantity lives in one flat float array ``ws`` of rows of LANES
+# values (row r, lane j at ``ws[r * LANES + j]``).  ``n`` comes from the length of the ``alpha`` tuple
+# and LANES is a global, so every row offset is a compile-time constant: LLVM then sees that rows
+# never overlap, fully unrolls the loops over groups and vectorises the loop over lanes with the
+# whole step of a trajectory in registers (one pass over the block per step instead of one per
+# stage).  Normalised steps update the state in place (through nu); unnormalised steps alternate
+# between two halves of the state rows (read one, write the other: there an in-place update costs
+# a third of the step), so the deferred step is compiled twice, once per parity.  Rows, n groups:
+#   2i, 2i+1             x_i, y_i: the state (half 0)
+#   2n + 2i, 2n + 2i+1   half 1 of the state (unnormalised steps only)
+#   4n + 2i, 4n + 2i+1   the unnormalised next point nu
+#   6n + 2i, 6n + 2i+1   the tangent vector v (stored unnormalised, |v| = 1 / vs)
+#   8n + i               per-group scale R_i / |nu_i| (individual constraint)
+#   9n + i               R_i (individual constraint)
+#   10n + i              1 / R_i^2 (individual constraint)
+#   11n + i, 12n + i, 13n + i   sum, min and max of r_i^2 over the tail
+#   14n + LANE_*         per-trajectory quantities below
+# ---------------------------------------------------------------------------------------------------
+LANE_E2 = 0  # 2 elr
+LANE_BIG = 1  # |theta~|^2 of the unnormalised state (total constraint, before the tail)
+LANE_VS = 2  # 1 / |v|
+LANE_PROD = 3  # running product of tangent growth factors (LOG_EVERY steps)
+LANE_LYAP = 4  # summed log growth over the tail
+LANE_S1 = 5  # sum of (F - K)
+LANE_S2 = 6  # sum of (F - K)^2
+LANE_K = 7  # K, the first tail loss
+LANE_COS = 8  # sum of cos angle
+LANE_ANG = 9  # sum of chords
+LANE_CHK = 10  # finiteness check (non-finite iff a loss or norm was)
+LANE_SMAX = 11  # max chord between consecutive kept states
+LANE_SSUM = 12  # sequential sum of the chords between consecutive kept states
+N_LANE_ROWS = 13
 
 
-@njit(cache=True, error_model="numpy")
-def _step_groups_tangent(x, y, nx, ny, vx, vy, vs, e2, alpha, loss, ssum, snap, total, norm):
-    """:func:`_step_groups` and ``w = v - elr H v`` (H the Euclidean Hessian at theta), in place in ``vx, vy``.
+# first row of each region, in units of n
+ROW_NU = 4
+ROW_V = 6
+ROW_SCALE = 8
+ROW_RADIUS = 9
+ROW_INV_R2 = 10
+ROW_SQ = 11
+ROW_MIN_R2 = 12
+ROW_MAX_R2 = 13
+ROW_LANE = 14
+
+
+def workspace_rows(n):
+    """Number of rows of the block workspace for ``n`` groups."""
+    return ROW_LANE * n + N_LANE_ROWS
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _tangent_step(ws, j, n, i, a, xx, yy, inv, f, c, vs, snap):
+    """``w = v - elr H v`` for group ``i`` of lane ``j``, in place in the v rows.
 
     ``H v = (2/r^2)[(M - f) v - theta (2/r^2)(G.v) - G (2/r^2)(theta.v)]`` with ``G = M theta - f theta``
-    (the closed form of ``kernels.rayleigh_hessian``), so ``elr H v = c h`` with ``h`` the bracket.
+    (the closed form of ``kernels.rayleigh_hessian``), so ``elr H v = c h`` with ``h`` the bracket.  ``v``
+    is first scaled by ``vs`` (the renormalisation of the previous step) and snapped.
     """
-    n, bsz = x.shape
-    for j in range(bsz):
-        loss[j] = 0.0
-        ssum[j] = 0.0
+    L = LANES
+    ix = (ROW_V * n + 2 * i) * L + j
+    iy = ix + L
+    wx = ws[ix] * vs
+    wy = ws[iy] * vs
+    if snap:
+        wx = 0.0 if abs(wx) < SNAP else wx
+        wy = 0.0 if abs(wy) < SNAP else wy
+    sc = 2.0 * inv
+    gx = 0.0 - f * xx
+    gy = (a - f) * yy
+    tv = sc * (xx * wx + yy * wy)
+    gv = sc * (gx * wx + gy * wy)
+    hx = (0.0 - f * wx) - xx * gv - gx * tv
+    hy = (a - f) * wy - yy * gv - gy * tv
+    ws[ix] = wx - c * hx
+    ws[iy] = wy - c * hy
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _project_tangent(ws, j, n, dst, individual, norm, deferred, big):
+    """Project v on the tangent space at the new point (rows from ``dst``), scale it; returns ``|v|^2``.
+
+    Total constraint: ``v - (v . theta') theta'`` times ``norm`` (``1 / |nu|``), with ``v . theta'``
+    divided by ``|theta~'|^2`` = ``big`` for an unnormalised state (``deferred``).
+    Individual constraint: per group, ``v_i - (v_i . theta_i') theta_i' / R_i^2`` times ``R_i / |nu_i|``.
+    """
+    L = LANES
+    v = ROW_V * n
+    vv = 0.0
+    if individual:
+        for i in range(n):
+            ix = (v + 2 * i) * L + j
+            iy = ix + L
+            x1 = ws[(dst + 2 * i) * L + j]
+            y1 = ws[(dst + 2 * i + 1) * L + j]
+            d = (ws[ix] * x1 + ws[iy] * y1) * ws[(ROW_INV_R2 * n + i) * L + j]
+            s = ws[(ROW_SCALE * n + i) * L + j]
+            wx = (ws[ix] - d * x1) * s
+            wy = (ws[iy] - d * y1) * s
+            ws[ix] = wx
+            ws[iy] = wy
+            vv += wx * wx + wy * wy
+        return vv
+    dot = 0.0
     for i in range(n):
-        a = alpha[i]
-        last = total and i == n - 1
-        xi = x[i]
-        yi = y[i]
-        nxi = nx[i]
-        nyi = ny[i]
-        vxi = vx[i]
-        vyi = vy[i]
-        for j in range(bsz):
-            xx = xi[j]
-            yy = yi[j]
-            r2 = xx * xx + yy * yy
-            inv = 1.0 / r2
-            f = a * ((yy * yy) * inv)
-            c = e2[j] * inv
-            k = 1.0 + c * f
-            px = xx * k
-            py = yy * (k - c * a)
-            nxi[j] = px
-            nyi[j] = py
-            loss[j] += f
-            q = ssum[j] + px * px
-            sj = q + py * py
-            ssum[j] = sj
-            if last:  # 1 / |nu| here, where other work hides the divider's latency
-                norm[j] = 1.0 / math.sqrt(sj)
-            wx = vxi[j] * vs[j]  # the renormalisation of the previous step, and its snap
-            wy = vyi[j] * vs[j]
-            if snap:
-                wx = 0.0 if abs(wx) < SNAP else wx
-                wy = 0.0 if abs(wy) < SNAP else wy
-            sc = 2.0 * inv
-            gx = 0.0 - f * xx
-            gy = (a - f) * yy
-            tv = sc * (xx * wx + yy * wy)
-            gv = sc * (gx * wx + gy * wy)
-            hx = (0.0 - f * wx) - xx * gv - gx * tv
-            hy = (a - f) * wy - yy * gv - gy * tv
-            vxi[j] = wx - c * hx  # elr H v = c h
-            vyi[j] = wy - c * hy
+        ix = (v + 2 * i) * L + j
+        dot += ws[ix] * ws[(dst + 2 * i) * L + j] + ws[ix + L] * ws[(dst + 2 * i + 1) * L + j]
+    if deferred:
+        dot = dot / big
+    for i in range(n):
+        ix = (v + 2 * i) * L + j
+        iy = ix + L
+        wx = (ws[ix] - dot * ws[(dst + 2 * i) * L + j]) * norm
+        wy = (ws[iy] - dot * ws[(dst + 2 * i + 1) * L + j]) * norm
+        ws[ix] = wx
+        ws[iy] = wy
+        vv += wx * wx + wy * wy
+    return vv
 
 
-@njit(cache=True, error_model="numpy")
-def _deferred_step(x, y, vx, vy, vs, es, alpha, loss, ssum, tangent, snap):
-    """PGD step of an unnormalised state ``theta~ = |theta~| theta`` (total constraint), in place.
+@njit(cache=True, error_model="numpy", inline="always")
+def _deferred_step(ws, alpha, src, dst, tangent, snap):
+    """One step of every lane with the state kept unnormalised (total constraint, before the tail).
 
     ``F`` is invariant under scaling each group and its gradient scales as ``1 / |theta|``, so
     ``theta~' = theta~ - elr S grad F(theta~)`` with ``S = |theta~|^2`` is ``|theta~| (theta - elr grad F)``:
-    the step of :func:`_step_groups` with ``c = 2 elr S / r~_i^2``, and the normalisation is left to
-    ``theta = theta~ / |theta~|`` when a normalised state is needed.  The caller first multiplies
-    the state by an exact power of two where needed to keep ``S`` bounded (``es = 2 elr S`` after it).  With
-    ``tangent``, ``w = v - elr H v`` as in :func:`_step_groups_tangent` (``H`` scales as ``1 / S``).
-    Returns loss and ``S' = |theta~'|^2`` in ``loss``, ``ssum``; snaps (``snap``) as the normalised steps do.
+    the normalised step with ``c = 2 elr S / r~_i^2``; the normalisation is left to ``theta = theta~ /
+    |theta~|`` when a normalised state is needed.  The state is read from rows ``src`` and written to
+    rows ``dst``.  First it is multiplied by an exact power of two where needed to keep ``S`` bounded
+    (a separate pass, only in blocks where some lane needs it).
     """
-    n, bsz = x.shape
-    for j in range(bsz):
-        loss[j] = 0.0
-        ssum[j] = 0.0
-    for i in range(n):
-        a = alpha[i]
-        xi = x[i]
-        yi = y[i]
-        vxi = vx[i]
-        vyi = vy[i]
+    n = len(alpha)
+    L = LANES
+    lane = ROW_LANE * n
+    big = (lane + LANE_BIG) * L
+    n_big = 0
+    for j in range(L):
+        n_big += ws[big + j] > BIG
+    if n_big:  # rare: multiply the state by the exact power of two, and |theta~|^2 by its square
+        for j in range(L):
+            mj = RESCALE if ws[big + j] > BIG else 1.0
+            ws[big + j] = ws[big + j] * (mj * mj)
+            for r in range(2 * n):
+                ws[(src + r) * L + j] = ws[(src + r) * L + j] * mj
+    for j in range(L):
+        es = ws[(lane + LANE_E2) * L + j] * ws[big + j]
+        vs = ws[(lane + LANE_VS) * L + j]
+        ssum = 0.0
+        for i in range(n):
+            a = alpha[i]
+            xx = ws[(src + 2 * i) * L + j]
+            yy = ws[(src + 2 * i + 1) * L + j]
+            r2 = xx * xx + yy * yy
+            inv = 1.0 / r2
+            f = a * ((yy * yy) * inv)
+            c = es * inv
+            k = 1.0 + c * f
+            px = xx * k
+            py = yy * (k - c * a)
+            if snap:
+                py = 0.0 if abs(py) < SNAP * abs(px) else py
+            ws[(dst + 2 * i) * L + j] = px
+            ws[(dst + 2 * i + 1) * L + j] = py
+            q = ssum + px * px
+            ssum = q + py * py
+            if tangent:
+                _tangent_step(ws, j, n, i, a, xx, yy, inv, f, c, vs, snap)
+        # no finiteness check here: a non-finite value is absorbing (it reaches the state, hence
+        # the normalised steps, whose check sees it), and the check would cost a tenth of the step
+        ws[big + j] = ssum
         if tangent:
-            for j in range(bsz):
-                xx = xi[j]
-                yy = yi[j]
-                r2 = xx * xx + yy * yy
-                inv = 1.0 / r2
-                f = a * ((yy * yy) * inv)
-                c = es[j] * inv
-                k = 1.0 + c * f
-                px = xx * k
-                py = yy * (k - c * a)
-                if snap:
-                    py = 0.0 if abs(py) < SNAP * abs(px) else py
-                xi[j] = px
-                yi[j] = py
-                loss[j] += f
-                q = ssum[j] + px * px
-                ssum[j] = q + py * py
-                wx = vxi[j] * vs[j]
-                wy = vyi[j] * vs[j]
-                if snap:
-                    wx = 0.0 if abs(wx) < SNAP else wx
-                    wy = 0.0 if abs(wy) < SNAP else wy
-                sc = 2.0 * inv
-                gx = 0.0 - f * xx
-                gy = (a - f) * yy
-                tv = sc * (xx * wx + yy * wy)
-                gv = sc * (gx * wx + gy * wy)
-                hx = (0.0 - f * wx) - xx * gv - gx * tv
-                hy = (a - f) * wy - yy * gv - gy * tv
-                vxi[j] = wx - c * hx
-                vyi[j] = wy - c * hy
+            vv = _project_tangent(ws, j, n, dst, False, 1.0, True, ssum)
+            ws[(lane + LANE_VS) * L + j] = 1.0 / math.sqrt(vv)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _normal_step(ws, alpha, individual, tangent, full, snap, first_tail, keep_chord):
+    """One normalised step of every lane, in place in state half 0, with its statistics.
+
+    Per lane: the unnormalised step ``nu`` of every group (and ``w = v - elr H v``), the normalisation
+    (``1 / |nu|``, or ``R_i / |nu_i|`` per group), ``theta' = nu * scale`` snapped, the chord
+    ``|theta' - theta|``, the tangent projection and renormalisation; with ``full`` (a tail step) the
+    sums / min / max of ``r_i^2`` at ``theta``, the loss and angle sums and the tangent growth; with
+    ``keep_chord`` the max and sum of the chords between kept states.  Each group costs one division
+    (``1 / r_i^2``): with ``u = y^2 / r^2`` and ``c = 2 elr / r^2``, ``f = alpha u``, ``k = 1 + c f`` and
+    ``nu = (x k, y (k - c alpha))``, which is ``theta - elr (2 / r^2)(M theta - f theta)``.
+    """
+    n = len(alpha)
+    L = LANES
+    lane = ROW_LANE * n
+    nu = ROW_NU * n
+    src = 0  # theta is read from half 0 (into nu), and theta' written back there
+    dst = 0
+    for j in range(L):
+        e2 = ws[(lane + LANE_E2) * L + j]
+        vs = ws[(lane + LANE_VS) * L + j]
+        # -- unnormalised step nu of every group (and w = v - elr H v)
+        loss = 0.0
+        ssum = 0.0
+        for i in range(n):
+            a = alpha[i]
+            xx = ws[(src + 2 * i) * L + j]
+            yy = ws[(src + 2 * i + 1) * L + j]
+            r2 = xx * xx + yy * yy
+            inv = 1.0 / r2
+            f = a * ((yy * yy) * inv)
+            c = e2 * inv
+            k = 1.0 + c * f
+            px = xx * k
+            py = yy * (k - c * a)
+            ws[(nu + 2 * i) * L + j] = px
+            ws[(nu + 2 * i + 1) * L + j] = py
+            loss += f
+            q = ssum + px * px
+            ssum = q + py * py
+            if tangent:
+                _tangent_step(ws, j, n, i, a, xx, yy, inv, f, c, vs, snap)
+        # -- normalisation factors
+        chk = (lane + LANE_CHK) * L + j
+        norm = 1.0
+        if individual:
+            for i in range(n):
+                px = ws[(nu + 2 * i) * L + j]
+                py = ws[(nu + 2 * i + 1) * L + j]
+                q = 0.0 + px * px
+                q = q + py * py
+                ws[chk] += q
+                ws[(ROW_SCALE * n + i) * L + j] = ws[(ROW_RADIUS * n + i) * L + j] / math.sqrt(q)
         else:
-            for j in range(bsz):
-                xx = xi[j]
-                yy = yi[j]
-                r2 = xx * xx + yy * yy
-                inv = 1.0 / r2
-                f = a * ((yy * yy) * inv)
-                c = es[j] * inv
-                k = 1.0 + c * f
-                px = xx * k
-                py = yy * (k - c * a)
-                if snap:
-                    py = 0.0 if abs(py) < SNAP * abs(px) else py
-                xi[j] = px
-                yi[j] = py
-                loss[j] += f
-                q = ssum[j] + px * px
-                ssum[j] = q + py * py
+            norm = 1.0 / math.sqrt(ssum)
+            ws[chk] += ssum
+        ws[chk] += loss
+        # -- theta' = nu * scale, snapped; the chord; sum / min / max of r_i^2 at theta in the tail
+        d2 = 0.0
+        for i in range(n):
+            s = ws[(ROW_SCALE * n + i) * L + j] if individual else norm
+            px = ws[(nu + 2 * i) * L + j] * s
+            py = ws[(nu + 2 * i + 1) * L + j] * s
+            if snap:
+                py = 0.0 if abs(py) < SNAP * abs(px) else py
+            ox = ws[(src + 2 * i) * L + j]
+            oy = ws[(src + 2 * i + 1) * L + j]
+            if full:
+                r2 = ox * ox + oy * oy
+                ws[(ROW_SQ * n + i) * L + j] += r2
+                lo = ws[(ROW_MIN_R2 * n + i) * L + j]
+                ws[(ROW_MIN_R2 * n + i) * L + j] = r2 if r2 < lo else lo
+                hi = ws[(ROW_MAX_R2 * n + i) * L + j]
+                ws[(ROW_MAX_R2 * n + i) * L + j] = r2 if r2 > hi else hi
+            dx = px - ox
+            q = d2 + dx * dx
+            dy = py - oy
+            d2 = q + dy * dy
+            ws[(dst + 2 * i) * L + j] = px
+            ws[(dst + 2 * i + 1) * L + j] = py
+        # -- tangent vector: project on the tangent space at the new point, scale, renormalise
+        if tangent:
+            vn = math.sqrt(_project_tangent(ws, j, n, dst, individual, norm, False, 1.0))
+            ws[(lane + LANE_VS) * L + j] = 1.0 / vn
+            if full:
+                ws[(lane + LANE_PROD) * L + j] *= vn
+        # -- statistics of the step just taken
+        ch = math.sqrt(d2)
+        if full:
+            kk = (lane + LANE_K) * L + j
+            if first_tail:
+                ws[kk] = loss
+            dl = loss - ws[kk]
+            ws[(lane + LANE_S1) * L + j] += dl
+            ws[(lane + LANE_S2) * L + j] += dl * dl
+            # cos(2 asin(d/2)) = 1 - d^2/2: the cosine of the angle ``simulate`` records
+            ws[(lane + LANE_COS) * L + j] += 1.0 - 0.5 * d2
+            ws[(lane + LANE_ANG) * L + j] += ch
+        if keep_chord:
+            smax = (lane + LANE_SMAX) * L + j
+            hi = ws[smax]
+            ws[smax] = ch if ch > hi else hi
+            ws[(lane + LANE_SSUM) * L + j] += ch
 
 
 @njit(cache=True, error_model="numpy")
-def _run_block(
-    x, y, vx, vy, elr, alpha, steps, tail, individual, lyapunov, n_states, radii,
-    out_stats, out_sq, out_r2min, out_r2max, out_lyap, out_buf, out_step,
-):
-    """Advance one block of trajectories (arrays ``(n, B)``, modified in place) and reduce its tail.
+def _run_block(ws, alpha, steps, tail, individual, lyapunov, n_states, buf):
+    """Advance the LANES trajectories of a block workspace and reduce their tail.
 
-    ``out_stats`` rows: 0 sum of (F - K), 1 sum of (F - K)^2 with K the first tail loss, 2 K,
-    3 sum of cos angle, 4 sum of chord |theta_{t+1} - theta_t|, 5 finiteness check (non-finite iff a
-    loss or norm was).
-    ``out_sq``/``out_r2min``/``out_r2max`` (n, B): sum, min and max of r_i^2 over the tail.
-    ``out_lyap`` (B): summed log growth of the tangent vector over the tail.
-    ``out_buf`` (n_states, n, 2, B): the states theta_t for the last ``n_states`` steps.
-    ``out_step`` (2, B): max and sequential sum of the chords between consecutive kept states (the
-    first loop of :func:`detect_period_rows`, same operations).
+    ``ws`` holds the initial state in half 0 and every other row initialised (v, radii, ``e2``,
+    ``vs = 1``, ``big = 1``, ``prod = 1``, sums 0, minima +inf, maxima -inf); ``buf`` (n_states, 2n,
+    LANES) receives the states theta_t of the last ``n_states`` steps.  The final state is left in
+    half 0 (the last step is always a normalised one).
     """
-    n, bsz = x.shape
+    n = len(alpha)
+    L = LANES
     t0 = steps - tail
     s0 = steps - n_states
-    e2 = np.empty(bsz)  # 2 elr, hoisted
-    for j in range(bsz):
-        e2[j] = 2.0 * elr[j]
-    nx = np.empty((n, bsz))  # unnormalised next point
-    ny = np.empty((n, bsz))
-    scale = np.empty((n, bsz))  # R_i / |nu_i| (individual) or 1 / |nu| (total, row 0)
-    ssum = np.zeros(bsz)
-    loss = np.zeros(bsz)
-    d2 = np.zeros(bsz)  # squared chord |theta_{t+1} - theta_t|^2
-    ch = np.zeros(bsz)  # chord
-    dot = np.zeros(bsz)
-    prod = np.ones(bsz)
-    vs = np.ones(bsz)  # 1 / |v|: v is stored unnormalised
-    inv_r2 = np.empty((n, bsz))
-    if individual:
-        for i in range(n):
-            for j in range(bsz):
-                inv_r2[i, j] = 1.0 / (radii[i, j] * radii[i, j])
-    chk = out_stats[5]
     c0 = min(t0, s0)  # chords are needed from here on
     # total constraint: before c0 the state is kept unnormalised (see _deferred_step)
     n_deferred = 0 if individual else c0
-    big = np.ones(bsz)  # |theta~|^2
-    mul = np.ones(bsz)
-    es = np.empty(bsz)
+    lane = ROW_LANE * n
+    prod = (lane + LANE_PROD) * L
+    lyap = (lane + LANE_LYAP) * L
+    half = 0
     for t in range(steps):
-        in_tail = t >= t0
         snap = t % SNAP_EVERY == SNAP_EVERY - 1
-        deferred = t < n_deferred
-        if t >= s0:
-            row = out_buf[t - s0]
-            for i in range(n):
-                bx = row[i, 0]
-                by = row[i, 1]
-                xi = x[i]
-                yi = y[i]
-                for j in range(bsz):
-                    bx[j] = xi[j]
-                    by[j] = yi[j]
-        if deferred:
-            s0row = scale[0]
-            n_big = 0
-            for j in range(bsz):
-                sj = big[j]
-                mj = RESCALE if sj > BIG else 1.0
-                n_big += sj > BIG
-                sj = sj * (mj * mj)
-                mul[j] = mj
-                es[j] = e2[j] * sj
-            if n_big:  # rare: multiply the state by the exact power of two
-                for i in range(n):
-                    xi = x[i]
-                    yi = y[i]
-                    for j in range(bsz):
-                        xi[j] = xi[j] * mul[j]
-                        yi[j] = yi[j] * mul[j]
-            _deferred_step(x, y, vx, vy, vs, es, alpha, loss, ssum, lyapunov, snap)
-            for j in range(bsz):
-                chk[j] += ssum[j]
-                chk[j] += loss[j]
-                big[j] = ssum[j]
-                s0row[j] = 1.0
-        else:
-            # -- unnormalised step of every group (and w = v - elr H v)
+        if t >= s0:  # (a normalised state: s0 >= n_deferred)
+            for r in range(2 * n):
+                for j in range(L):
+                    buf[t - s0, r, j] = ws[r * L + j]
+        if t < n_deferred:
+            # the flags that select code are literal at each call: every variant is its own tight loop
+            if half == 0:
+                if lyapunov:
+                    _deferred_step(ws, alpha, 0, 2 * n, True, snap)
+                else:
+                    _deferred_step(ws, alpha, 0, 2 * n, False, snap)
+            elif lyapunov:
+                _deferred_step(ws, alpha, 2 * n, 0, True, snap)
+            else:
+                _deferred_step(ws, alpha, 2 * n, 0, False, snap)
+            half = 1 - half
+            if t == n_deferred - 1:  # normalise, into half 0: theta = theta~ / |theta~|
+                cur = 2 * n * half
+                for j in range(L):
+                    inv_norm = 1.0 / math.sqrt(ws[(lane + LANE_BIG) * L + j])
+                    for r in range(2 * n):
+                        ws[r * L + j] = ws[(cur + r) * L + j] * inv_norm
+                half = 0
+            continue
+        full = t >= t0
+        first = t == t0
+        keep = t >= s0 and t < steps - 1
+        if individual:
             if lyapunov:
-                _step_groups_tangent(x, y, nx, ny, vx, vy, vs, e2, alpha, loss, ssum, snap, not individual, scale[0])
+                _normal_step(ws, alpha, True, True, full, snap, first, keep)
             else:
-                _step_groups(x, y, nx, ny, e2, alpha, loss, ssum, not individual, scale[0])
-            # -- normalisation factors
-            if individual:
-                for i in range(n):
-                    nxi = nx[i]
-                    nyi = ny[i]
-                    ri = radii[i]
-                    si = scale[i]
-                    for j in range(bsz):
-                        q = 0.0 + nxi[j] * nxi[j]
-                        q = q + nyi[j] * nyi[j]
-                        chk[j] += q
-                        si[j] = ri[j] / math.sqrt(q)
-            else:
-                for j in range(bsz):  # scale[0] = 1 / |nu| is set by the step
-                    chk[j] += ssum[j]
-            for j in range(bsz):
-                chk[j] += loss[j]
-            # -- theta_{t+1} = nu * scale, snapped; chord |theta_{t+1} - theta_t|^2 in the tail
-            for j in range(bsz):
-                d2[j] = 0.0
-            for i in range(n):
-                xi = x[i]
-                yi = y[i]
-                nxi = nx[i]
-                nyi = ny[i]
-                si = scale[i] if individual else scale[0]
-                if in_tail:  # chord, and sum / min / max of r_i^2 at theta_t
-                    mn = out_r2min[i]
-                    mx = out_r2max[i]
-                    sq = out_sq[i]
-                    for j in range(bsz):
-                        s = si[j]
-                        px = nxi[j] * s
-                        py = nyi[j] * s
-                        if snap:
-                            py = 0.0 if abs(py) < SNAP * abs(px) else py
-                        ox = xi[j]
-                        oy = yi[j]
-                        r2 = ox * ox + oy * oy
-                        sq[j] += r2
-                        mn[j] = min(mn[j], r2)
-                        mx[j] = max(mx[j], r2)
-                        dx = px - ox
-                        q = d2[j] + dx * dx
-                        dy = py - oy
-                        d2[j] = q + dy * dy
-                        xi[j] = px
-                        yi[j] = py
-                elif t >= c0:
-                    for j in range(bsz):
-                        s = si[j]
-                        px = nxi[j] * s
-                        py = nyi[j] * s
-                        if snap:
-                            py = 0.0 if abs(py) < SNAP * abs(px) else py
-                        dx = px - xi[j]
-                        q = d2[j] + dx * dx
-                        dy = py - yi[j]
-                        d2[j] = q + dy * dy
-                        xi[j] = px
-                        yi[j] = py
-                else:
-                    for j in range(bsz):
-                        s = si[j]
-                        px = nxi[j] * s
-                        py = nyi[j] * s
-                        xi[j] = px
-                        if snap:
-                            py = 0.0 if abs(py) < SNAP * abs(px) else py
-                        yi[j] = py
-        # -- tangent vector: project on the tangent space at the new point, scale, renormalise
-        if lyapunov:
-            for j in range(bsz):
-                dot[j] = 0.0
-                ssum[j] = 0.0
-            for i in range(n):
-                xi = x[i]
-                yi = y[i]
-                vxi = vx[i]
-                vyi = vy[i]
-                if individual:
-                    si = scale[i]
-                    ir = inv_r2[i]
-                    for j in range(bsz):
-                        d = (vxi[j] * xi[j] + vyi[j] * yi[j]) * ir[j]
-                        s = si[j]
-                        wx = (vxi[j] - d * xi[j]) * s
-                        wy = (vyi[j] - d * yi[j]) * s
-                        vxi[j] = wx
-                        vyi[j] = wy
-                        ssum[j] += wx * wx + wy * wy
-                else:
-                    for j in range(bsz):
-                        dot[j] += vxi[j] * xi[j] + vyi[j] * yi[j]
-            if deferred:  # |theta~'|^2 = S', not 1
-                for j in range(bsz):
-                    dot[j] = dot[j] / big[j]
-            if not individual:
-                s0row = scale[0]
-                for i in range(n):
-                    xi = x[i]
-                    yi = y[i]
-                    vxi = vx[i]
-                    vyi = vy[i]
-                    for j in range(bsz):
-                        d = dot[j]
-                        s = s0row[j]
-                        wx = (vxi[j] - d * xi[j]) * s
-                        wy = (vyi[j] - d * yi[j]) * s
-                        vxi[j] = wx
-                        vyi[j] = wy
-                        ssum[j] += wx * wx + wy * wy
-            # v / |v| is applied (and snapped) where the next step reads v: components contracting
-            # relative to the leading direction would otherwise crawl through the subnormal range
-            for j in range(bsz):
-                vn = math.sqrt(ssum[j])
-                vs[j] = 1.0 / vn
-                if in_tail:
-                    prod[j] *= vn
-            if in_tail and ((t - t0) % LOG_EVERY == LOG_EVERY - 1 or t == steps - 1):
-                for j in range(bsz):
-                    out_lyap[j] += math.log(prod[j])
-                    prod[j] = 1.0
-        if deferred and t == n_deferred - 1:
-            for j in range(bsz):
-                dot[j] = 1.0 / math.sqrt(big[j])
-            for i in range(n):
-                xi = x[i]
-                yi = y[i]
-                for j in range(bsz):
-                    xi[j] = xi[j] * dot[j]
-                    yi[j] = yi[j] * dot[j]
-        # -- chords |theta_{t+1} - theta_t|, tail statistics of the step just taken
-        if in_tail:
-            kk = out_stats[2]
-            if t == t0:
-                for j in range(bsz):
-                    kk[j] = loss[j]
-            s1 = out_stats[0]
-            s2 = out_stats[1]
-            cs = out_stats[3]
-            ang = out_stats[4]
-            for j in range(bsz):
-                dl = loss[j] - kk[j]
-                s1[j] += dl
-                s2[j] += dl * dl
-                # cos(2 asin(d/2)) = 1 - d^2/2: the cosine of the angle ``simulate`` records
-                cs[j] += 1.0 - 0.5 * d2[j]
-                # the chord |theta_{t+1} - theta_t| (a scalar asin per step would cost more than the
-                # step itself without SVML); angle = 2 asin(chord / 2) = chord (1 + chord^2/24 + ...)
-                d = math.sqrt(d2[j])
-                ch[j] = d
-                ang[j] += d
-        elif t >= c0:
-            for j in range(bsz):
-                ch[j] = math.sqrt(d2[j])
-        # -- the same chords between consecutive kept states, for period detection
-        if t >= s0 and t < steps - 1:
-            smax = out_step[0]
-            ssm = out_step[1]
-            for j in range(bsz):
-                d = ch[j]
-                smax[j] = max(smax[j], d)
-                ssm[j] += d
+                _normal_step(ws, alpha, True, False, full, snap, first, keep)
+        elif lyapunov:
+            _normal_step(ws, alpha, False, True, full, snap, first, keep)
+        else:
+            _normal_step(ws, alpha, False, False, full, snap, first, keep)
+        # log of the tangent growth once every LOG_EVERY tail steps (no vectorised log without SVML)
+        if lyapunov and full and ((t - t0) % LOG_EVERY == LOG_EVERY - 1 or t == steps - 1):
+            for j in range(L):
+                ws[lyap + j] += math.log(ws[prod + j])
+                ws[prod + j] = 1.0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def canonical_sweep(
+def _canonical_sweep(
     x0, y0, v0x, v0y, elr, alpha, steps, tail, individual, lyapunov, n_states, max_period,
     period_tol, period_rtol, block, record_states,
 ):
@@ -685,6 +614,7 @@ def canonical_sweep(
     A trajectory that met a non-finite value has ``status`` 1, NaN statistics and period 0.
     """
     n, m = x0.shape
+    L = LANES
     nblocks = (m + block - 1) // block
     mean_loss = np.empty(m)
     std_loss = np.empty(m)
@@ -700,65 +630,88 @@ def canonical_sweep(
     fy = np.empty((n, m))
     states = np.empty((m if record_states else 0, n_states, 2 * n))
     radii = group_radii(x0, y0)
+    lane = ROW_LANE * n
     for b in prange(nblocks):
-        lo = b * block
-        hi = min(m, lo + block)
-        bsz = hi - lo
-        x = np.ascontiguousarray(x0[:, lo:hi])
-        y = np.ascontiguousarray(y0[:, lo:hi])
-        vx = np.ascontiguousarray(v0x[:, lo:hi])
-        vy = np.ascontiguousarray(v0y[:, lo:hi])
-        rad = np.ascontiguousarray(radii[:, lo:hi])
-        el = np.ascontiguousarray(elr[lo:hi])
-        st = np.zeros((6, bsz))
-        sq = np.zeros((n, bsz))
-        mn = np.full((n, bsz), np.inf)
-        mx = np.full((n, bsz), -np.inf)
-        ly = np.zeros(bsz)
-        buf = np.empty((n_states, n, 2, bsz))
-        stp = np.zeros((2, bsz))
-        _run_block(x, y, vx, vy, el, alpha, steps, tail, individual, lyapunov, n_states, rad, st, sq, mn, mx, ly, buf,
-                   stp)
-        valid = np.empty(bsz, dtype=np.bool_)
-        for j in range(bsz):
-            valid[j] = math.isfinite(st[5, j])
-        per = np.empty(bsz, dtype=np.int64)
-        _block_periods(buf, stp[0], stp[1], valid, period_tol, period_rtol, max_period, per)
-        for j in range(bsz):
-            g = lo + j
-            fail = not valid[j]
-            status[g] = STATUS_NONFINITE if fail else STATUS_OK
-            period[g] = per[j]
-            for i in range(n):
-                fx[i, g] = np.nan if fail else x[i, j]
-                fy[i, g] = np.nan if fail else y[i, j]
-            if record_states:
-                for r in range(n_states):
-                    for i in range(n):
-                        states[g, r, 2 * i] = buf[r, i, 0, j]
-                        states[g, r, 2 * i + 1] = buf[r, i, 1, j]
-            if fail:
-                mean_loss[g] = np.nan
-                std_loss[g] = np.nan
-                mean_cos[g] = np.nan
-                mean_ang[g] = np.nan
-                lyap[g] = np.nan
+        ws = np.empty((ROW_LANE * n + N_LANE_ROWS) * L)
+        buf = np.empty((n_states, 2 * n, L))
+        valid = np.empty(L, dtype=np.bool_)
+        per = np.empty(L, dtype=np.int64)
+        for lo in range(b * block, min(m, (b + 1) * block), L):
+            cnt = min(L, m - lo, (b + 1) * block - lo)
+            # -- load LANES trajectories; missing lanes repeat the last one (their results are dropped)
+            for j in range(L):
+                g = lo + min(j, cnt - 1)
                 for i in range(n):
-                    mean_sq[i, g] = np.nan
-                    min_r2[i, g] = np.nan
-                    max_r2[i, g] = np.nan
-                continue
-            s1 = st[0, j] / tail
-            mean_loss[g] = st[2, j] + s1
-            std_loss[g] = math.sqrt(max(0.0, st[1, j] / tail - s1 * s1))
-            mean_cos[g] = st[3, j] / tail
-            mean_ang[g] = st[4, j] / tail
-            lyap[g] = ly[j] / tail if lyapunov else np.nan
-            for i in range(n):
-                mean_sq[i, g] = sq[i, j] / tail
-                min_r2[i, g] = mn[i, j]
-                max_r2[i, g] = mx[i, j]
+                    ws[(2 * i) * L + j] = x0[i, g]
+                    ws[(2 * i + 1) * L + j] = y0[i, g]
+                    ws[(ROW_V * n + 2 * i) * L + j] = v0x[i, g]
+                    ws[(ROW_V * n + 2 * i + 1) * L + j] = v0y[i, g]
+                    ws[(ROW_SCALE * n + i) * L + j] = 1.0
+                    ws[(ROW_RADIUS * n + i) * L + j] = radii[i, g]
+                    ws[(ROW_INV_R2 * n + i) * L + j] = 1.0 / (radii[i, g] * radii[i, g])
+                    ws[(ROW_SQ * n + i) * L + j] = 0.0
+                    ws[(ROW_MIN_R2 * n + i) * L + j] = np.inf
+                    ws[(ROW_MAX_R2 * n + i) * L + j] = -np.inf
+                for r in range(N_LANE_ROWS):
+                    ws[(lane + r) * L + j] = 0.0
+                ws[(lane + LANE_E2) * L + j] = 2.0 * elr[g]
+                ws[(lane + LANE_BIG) * L + j] = 1.0
+                ws[(lane + LANE_VS) * L + j] = 1.0
+                ws[(lane + LANE_PROD) * L + j] = 1.0
+            _run_block(ws, alpha, steps, tail, individual, lyapunov, n_states, buf)
+            for j in range(L):
+                valid[j] = math.isfinite(ws[(lane + LANE_CHK) * L + j])
+            _block_periods(buf.reshape((n_states, n, 2, L)), ws[(lane + LANE_SMAX) * L:(lane + LANE_SMAX + 1) * L],
+                           ws[(lane + LANE_SSUM) * L:(lane + LANE_SSUM + 1) * L], valid, period_tol, period_rtol,
+                           max_period, per)
+            for j in range(cnt):
+                g = lo + j
+                fail = not valid[j]
+                status[g] = STATUS_NONFINITE if fail else STATUS_OK
+                period[g] = per[j]
+                for i in range(n):
+                    fx[i, g] = np.nan if fail else ws[(2 * i) * L + j]
+                    fy[i, g] = np.nan if fail else ws[(2 * i + 1) * L + j]
+                if record_states:
+                    for r in range(n_states):
+                        for c in range(2 * n):
+                            states[g, r, c] = buf[r, c, j]
+                if fail:
+                    mean_loss[g] = np.nan
+                    std_loss[g] = np.nan
+                    mean_cos[g] = np.nan
+                    mean_ang[g] = np.nan
+                    lyap[g] = np.nan
+                    for i in range(n):
+                        mean_sq[i, g] = np.nan
+                        min_r2[i, g] = np.nan
+                        max_r2[i, g] = np.nan
+                    continue
+                s1 = ws[(lane + LANE_S1) * L + j] / tail
+                mean_loss[g] = ws[(lane + LANE_K) * L + j] + s1
+                std_loss[g] = math.sqrt(max(0.0, ws[(lane + LANE_S2) * L + j] / tail - s1 * s1))
+                mean_cos[g] = ws[(lane + LANE_COS) * L + j] / tail
+                mean_ang[g] = ws[(lane + LANE_ANG) * L + j] / tail
+                lyap[g] = ws[(lane + LANE_LYAP) * L + j] / tail if lyapunov else np.nan
+                for i in range(n):
+                    mean_sq[i, g] = ws[(ROW_SQ * n + i) * L + j] / tail
+                    min_r2[i, g] = ws[(ROW_MIN_R2 * n + i) * L + j]
+                    max_r2[i, g] = ws[(ROW_MAX_R2 * n + i) * L + j]
     return (
         mean_loss, std_loss, mean_cos, mean_ang, mean_sq, min_r2, max_r2, lyap, period, status, fx, fy,
         states,
     )
+
+
+def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual, lyapunov, n_states, max_period,
+                    period_tol, period_rtol, block, record_states):
+    """Run ``N`` trajectories of the canonical toy and reduce tail statistics in-kernel.
+
+    See :func:`_canonical_sweep` for the parameters and the returned tuple.  ``alpha`` is passed to
+    the kernel as a tuple, so that the number of groups is a compile-time constant (one compiled,
+    cached specialisation per ``n``).
+    """
+    alpha = tuple(float(a) for a in np.asarray(alpha, dtype=float).ravel())
+    return _canonical_sweep(x0, y0, v0x, v0y, elr, alpha, int(steps), int(tail), bool(individual), bool(lyapunov),
+                            int(n_states), int(max_period), float(period_tol), float(period_rtol), int(block),
+                            bool(record_states))
