@@ -31,8 +31,7 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
     s1 = np.zeros(m)
     s2 = np.zeros(m)
     kk = np.zeros(m)
-    cs = np.zeros(m)
-    ang = np.zeros(m)
+    sd2 = np.zeros(m)
     sq = np.zeros((n, m))
     r2min = np.full((n, m), np.inf)
     r2max = np.full((n, m), -np.inf)
@@ -133,15 +132,14 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
                 d2 = np.zeros(m)
                 for i in range(n):
                     d2 = (d2 + (x[i] - ox[i]) ** 2) + (y[i] - oy[i]) ** 2
-                cs = cs + (1.0 - 0.5 * d2)
-                ang = ang + np.sqrt(d2)
+                sd2 = sd2 + d2
     ok = np.isfinite(chk)
     mean1 = s1 / tail
     out = {
         "mean_loss": kk + mean1,
         "std_loss": np.sqrt(np.maximum(0.0, s2 / tail - mean1 * mean1)),
-        "mean_cos_angle": cs / tail,
-        "mean_step": ang / tail,
+        "mean_cos_angle": 1.0 - 0.5 * (sd2 / tail),
+        "rms_step": np.sqrt(sd2 / tail),
         "mean_sq_norm": sq / tail,
         "min_r2": r2min,
         "max_r2": r2max,
@@ -151,7 +149,7 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
         "final_y": np.where(ok, y, np.nan),
         "states": np.moveaxis(states, 2, 0),
     }
-    for key in ("mean_loss", "std_loss", "mean_cos_angle", "mean_step", "lyapunov"):
+    for key in ("mean_loss", "std_loss", "mean_cos_angle", "rms_step", "lyapunov"):
         out[key] = np.where(ok, out[key], np.nan)
     if periods:
         out["period"] = np.array([

@@ -63,7 +63,7 @@ def test_sweep_equals_simulate_point_by_point(constraint):
                 assert float(pt[key]) == pytest.approx(stats[key], rel=1e-10, abs=1e-12), key
             np.testing.assert_allclose(pt.mean_sq_norm.values, stats["mean_sq_norm"], rtol=1e-10)
             chord = 2 * np.sin(0.5 * run.angle.values[-tail:])
-            assert float(pt.mean_step) == pytest.approx(chord.mean(), rel=1e-10, abs=1e-12)
+            assert float(pt.rms_step) == pytest.approx(np.sqrt(np.mean(chord**2)), rel=1e-10, abs=1e-12)
             assert float(pt.lyapunov) == pytest.approx(stats["lyapunov"], rel=1e-9, abs=1e-12)
             sq = run.sq_norm.values[-tail:]
             c = elr * np.asarray(ALPHA) / sq
@@ -98,7 +98,7 @@ def test_kernel_equals_numpy_twin(individual):
     for got, key in [(ml, "mean_loss"), (sl, "std_loss"), (mc, "mean_cos_angle"), (msq, "mean_sq_norm"),
                      (r2lo, "min_r2"), (r2hi, "max_r2"), (stat, "status")]:
         np.testing.assert_array_equal(got, ref[key], err_msg=key)
-    np.testing.assert_array_equal(ma, ref["mean_step"])
+    np.testing.assert_array_equal(ma, ref["rms_step"])
     np.testing.assert_allclose(ly, ref["lyapunov"], rtol=1e-9, atol=1e-12)
     # in-kernel period detection == analysis.detect_period on the same states
     np.testing.assert_array_equal(per, ref["period"])

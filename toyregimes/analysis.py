@@ -5,7 +5,7 @@ The regime criteria (documented here and in the README; every threshold is a key
 ``diverged_numerically``
     The run hit a non-finite value (``attrs["status"]``).
 ``convergence``
-    The tail is a fixed point: consecutive states differ by less than ``period_tol`` and the mean
+    The tail is a fixed point: consecutive states differ by less than ``period_tol`` and the RMS
     angular update is below ``period_tol``.
 ``periodic``
     The tail repeats with a period ``p >= 2``: ``|theta_{t+p} - theta_t|`` below ``period_rtol``
@@ -224,7 +224,7 @@ def summary(run: xr.Dataset, tail=None, **criteria) -> dict:
     states = states[:, ~np.isnan(states).all(axis=0)]  # drop the padding of ragged groups
     max_period = as_int(opts["max_period"], "max_period", minimum=1)
     period = detect_period(states, opts["period_tol"], opts["period_rtol"], max_period)
-    if period == 1 and float(window.angle.mean()) >= opts["period_tol"]:
+    if period == 1 and float(np.sqrt(np.mean(window.angle.values ** 2))) >= opts["period_tol"]:
         period = 0  # should not happen on a sphere: a fixed point has zero angular update
     lyap = lyapunov(run, tail) if int(run.attrs.get("lyapunov", 0)) else float("nan")
     final = run.final_state.values

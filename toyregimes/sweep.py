@@ -47,7 +47,7 @@ SWEEP_VARIABLES = {
     "mean_loss": ("elr", "seed"),
     "std_loss": ("elr", "seed"),
     "mean_cos_angle": ("elr", "seed"),
-    "mean_step": ("elr", "seed"),
+    "rms_step": ("elr", "seed"),
     "mean_sq_norm": ("elr", "seed", "group"),
     "min_c": ("elr", "seed"),
     "max_c": ("elr", "seed"),
@@ -200,7 +200,7 @@ class SweepPlan:
         """``name -> (dtype, trailing shape)`` of the arrays :func:`run_chunk` returns (leading dim = points)."""
         f8, i8 = np.dtype(np.float64), np.dtype(np.int64)
         n_g = self.toy.n_groups
-        spec = {name: (f8, ()) for name in ("mean_loss", "std_loss", "mean_cos_angle", "mean_step", "lyapunov")}
+        spec = {name: (f8, ()) for name in ("mean_loss", "std_loss", "mean_cos_angle", "rms_step", "lyapunov")}
         spec.update({name: (f8, (n_g,)) for name in ("mean_sq_norm", "min_r2", "max_r2")})
         spec.update({"period": (i8, ()), "status": (i8, ())})
         if self.record_states:
@@ -343,7 +343,7 @@ def _run_chunk(arrays, lo, hi):
             float(opts["period_tol"]), float(opts["period_rtol"]), BLOCK, bool(record_states),
         )
         ml, sl, mc, ma, msq, r2lo, r2hi, ly, per, stat, fx, fy, st = out
-        chunk = dict(mean_loss=ml, std_loss=sl, mean_cos_angle=mc, mean_step=ma,
+        chunk = dict(mean_loss=ml, std_loss=sl, mean_cos_angle=mc, rms_step=ma,
                      mean_sq_norm=msq.T, min_r2=r2lo.T, max_r2=r2hi.T, lyapunov=ly,
                      period=per, status=stat)
         if record_states:
@@ -384,9 +384,9 @@ def assemble(plan: SweepPlan, chunks) -> xr.Dataset:
     final = res.pop("final") if record_states else None
 
     ok = res["status"] == batched.STATUS_OK
-    # Period 1 with a non-negligible mean move is not a fixed point (analysis.summary's rule, with the
+    # Period 1 with a non-negligible RMS move is not a fixed point (analysis.summary's rule, with the
     # chord |theta_{t+1} - theta_t| for the angle: they differ by a factor 1 + O(angle^2)).
-    res["period"][(res["period"] == 1) & ~(res["mean_step"] < opts["period_tol"])] = 0
+    res["period"][(res["period"] == 1) & ~(res["rms_step"] < opts["period_tol"])] = 0
     res["period"][~ok] = 0
     elr_pt = elr[np.arange(n_pts) // n_s]
     a_eff = np.asarray(toy.alpha_eff, dtype=float)
@@ -412,7 +412,7 @@ def assemble(plan: SweepPlan, chunks) -> xr.Dataset:
         "mean_loss": (("elr", "seed"), res["mean_loss"].reshape(shape)),
         "std_loss": (("elr", "seed"), res["std_loss"].reshape(shape)),
         "mean_cos_angle": (("elr", "seed"), res["mean_cos_angle"].reshape(shape)),
-        "mean_step": (("elr", "seed"), res["mean_step"].reshape(shape)),
+        "rms_step": (("elr", "seed"), res["rms_step"].reshape(shape)),
         "mean_sq_norm": (("elr", "seed", "group"), res["mean_sq_norm"].reshape(*shape, n_g)),
         "min_c": (("elr", "seed"), min_c.reshape(shape)),
         "max_c": (("elr", "seed"), max_c.reshape(shape)),
@@ -575,8 +575,9 @@ def sweep(
     -------
     xarray.Dataset
         Dims ``(elr, seed, group)``, coordinate ``k = elr * sum(alpha_eff)`` along ``elr``.
-        ``mean_loss``, ``std_loss`` (population), ``mean_cos_angle``, ``mean_step`` (chord
-        ``|theta_{t+1} - theta_t|``) and ``mean_sq_norm`` (per group) over the tail;
+        ``mean_loss``, ``std_loss`` (population), ``mean_cos_angle``, ``rms_step`` (root mean square of
+        the chord ``|theta_{t+1} - theta_t|``, ~ the RMS angular update) and ``mean_sq_norm`` (per group)
+        over the tail;
         ``min_c``/``max_c``: extremes over the tail and the groups of ``c_i = elr * alpha_eff_i / r_i^2``;
         ``lyapunov`` (NaN unless computed);
         ``period`` (``analysis.detect_period`` of the last ``2 * max_period`` states, 0 = none);
@@ -626,7 +627,7 @@ def _generic_chunk(toy, e, th, tv, steps, tail, individual, lyapunov, n_states, 
     m = e.size
     out = {
         "mean_loss": np.full(m, np.nan), "std_loss": np.full(m, np.nan), "mean_cos_angle": np.full(m, np.nan),
-        "mean_step": np.full(m, np.nan), "mean_sq_norm": np.full((m, toy.n_groups), np.nan),
+        "rms_step": np.full(m, np.nan), "mean_sq_norm": np.full((m, toy.n_groups), np.nan),
         "min_r2": np.full((m, toy.n_groups), np.nan), "max_r2": np.full((m, toy.n_groups), np.nan),
         "lyapunov": np.full(m, np.nan), "period": np.zeros(m, dtype=np.int64),
         "status": np.zeros(m, dtype=np.int64),
@@ -647,7 +648,7 @@ def _generic_chunk(toy, e, th, tv, steps, tail, individual, lyapunov, n_states, 
         out["mean_loss"][c] = loss[w].mean()
         out["std_loss"][c] = loss[w].std()
         out["mean_cos_angle"][c] = np.cos(angle[w]).mean()
-        out["mean_step"][c] = (2.0 * np.sin(0.5 * angle[w])).mean()
+        out["rms_step"][c] = np.sqrt(np.mean((2.0 * np.sin(0.5 * angle[w])) ** 2))
         out["mean_sq_norm"][c] = sq[w].mean(axis=0)
         out["min_r2"][c] = sq[w].min(axis=0)
         out["max_r2"][c] = sq[w].max(axis=0)
