@@ -1,26 +1,27 @@
 """Batched Numba kernels for sweeps: many PGD runs of the canonical toy at once.
 
-Layout is structure of arrays with trajectories innermost: the state of ``N`` runs of an ``n``-group
-canonical toy is two ``(n, N)`` arrays ``x`` and ``y`` (``theta_i = (x_i, y_i)``), so every inner
-loop runs over contiguous trajectories and LLVM vectorises it.  ``prange`` distributes blocks of
-``block`` trajectories over threads; a block is copied into small local arrays that stay in L1 and
-is advanced step by step, the inner loop running over the block.
+Layout is structure of arrays with trajectories innermost.  ``prange`` distributes blocks of
+``block`` trajectories over threads; a block is advanced ``LANES`` (128) trajectories at a time in
+one flat workspace (see "The block workspace" below), one pass over the lanes per step: the loop
+over lanes is vectorised by LLVM with the whole step of a trajectory (every group, the
+normalisation, the tail statistics, the tangent map) in registers.  The number of groups is a
+compile-time constant (``alpha`` is passed as a tuple), so the loops over groups are unrolled and
+every workspace row has a constant offset; a kernel is compiled and cached once per ``n``.
 
-Rounding, and agreement with ``simulate``.  The update is the PGD step of
+Rounding, and agreement with ``simulate``. The update is the PGD step of
 :func:`toyregimes.kernels.pgd_run` for ``M_i = diag(0, alpha_i)``, written for speed: each group costs
-one division, ``1 / r_i^2``, instead of two, and few multiplications (``k_i = 1 + c f_i``, ``nu_i =
-(x_i k_i, y_i (k_i - c alpha_i))`` with ``c = 2 elr / r_i^2``, ``f_i = alpha_i y_i^2 / r_i^2``).  Under
-the total constraint ``1 / |nu|`` is computed in the loop of the last group, where the rest of the
-step hides the latency of the divider.  This rounds differently from ``simulate`` (a few ulps per step), so a
-trajectory agrees with ``simulate``'s to rounding where the dynamics is not chaotic (tested to 1e-10)
-and only statistically where it is, one ulp growing to order one there as between any two
-implementations.  Under the total constraint the state is moreover kept unnormalised until the tail
-and the kept states begin (:func:`_deferred_step`: the loss is scale invariant, so only
-``|theta~|^2`` has to be carried along, and a sqrt and a division per step are saved), with exact
-power-of-two rescaling to keep it bounded (applied in a separate pass, only in blocks where some
-state needs it).  Tail statistics are reduced in-kernel with sequential
-sums.  The numpy twin performs the same IEEE operations in the same order, so kernel and twin agree
-bit for bit.
+one division, ``1 / r_i^2``, instead of two, and few multiplications (``k_i = 1 + c f_i``, ``nu_i = (x_i
+k_i, y_i (k_i - c alpha_i))`` with ``c = 2 elr / r_i^2``, ``f_i = alpha_i y_i^2 / r_i^2``). This rounds
+differently from ``simulate`` (a few ulps per step), so a trajectory agrees with ``simulate``'s to
+rounding where the dynamics is not chaotic (tested to 1e-10) and only statistically where it is, one ulp
+growing to order one there as between any two implementations. Under the total constraint the state is
+moreover kept unnormalised until the tail and the kept states begin (:func:`_deferred_step`: the loss is
+scale invariant, so only ``|theta~|^2`` has to be carried along, and a sqrt and a division per step are
+saved), with exact power-of-two rescaling to keep it bounded (applied in a separate pass, only in blocks
+where some state needs it). Tail statistics are reduced in-kernel with sequential sums; the angle enters
+through the squared chord ``|theta_{t+1} - theta_t|^2`` only (mean cos angle and RMS step), so a tail
+step takes no square root beyond the normalisation's. The numpy twin performs the same IEEE operations
+in the same order, so kernel and twin agree bit for bit.
 
 Subnormal numbers.  In converging runs y_i decays geometrically to 0, and on the way its square and
 products pass through the subnormal range, where x86 arithmetic is ~100x slower (one such lane
