@@ -348,6 +348,43 @@ def _project_tangent(ws, j, n, dst, individual, norm, deferred, big):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _deferred_lane(ws, j, alpha, src, dst, tangent, snap):
+    """The unnormalised step of lane ``j`` (see :func:`_deferred_step`)."""
+    n = len(alpha)
+    L = LANES
+    lane = ROW_LANE * n
+    big = (lane + LANE_BIG) * L
+    es = ws[(lane + LANE_E2) * L + j] * ws[big + j]
+    vs = ws[(lane + LANE_VS) * L + j]
+    ssum = 0.0
+    for i in range(n):
+        a = alpha[i]
+        xx = ws[(src + 2 * i) * L + j]
+        yy = ws[(src + 2 * i + 1) * L + j]
+        r2 = xx * xx + yy * yy
+        inv = 1.0 / r2
+        f = a * ((yy * yy) * inv)
+        c = es * inv
+        k = 1.0 + c * f
+        px = xx * k
+        py = yy * (k - c * a)
+        if snap:
+            py = 0.0 if abs(py) < SNAP * abs(px) else py
+        ws[(dst + 2 * i) * L + j] = px
+        ws[(dst + 2 * i + 1) * L + j] = py
+        q = ssum + px * px
+        ssum = q + py * py
+        if tangent:
+            _tangent_step(ws, j, n, i, a, xx, yy, inv, f, c, vs, snap)
+    # no finiteness check here: a non-finite value is absorbing (it reaches the state, hence
+    # the normalised steps, whose check sees it), and the check would cost a tenth of the step
+    ws[big + j] = ssum
+    if tangent:
+        vv = _project_tangent(ws, j, n, dst, False, 1.0, True, ssum)
+        ws[(lane + LANE_VS) * L + j] = 1.0 / math.sqrt(vv)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _deferred_step(ws, alpha, src, dst, tangent, snap):
     """One step of every lane with the state kept unnormalised (total constraint, before the tail).
 
@@ -371,35 +408,11 @@ def _deferred_step(ws, alpha, src, dst, tangent, snap):
             ws[big + j] = ws[big + j] * (mj * mj)
             for r in range(2 * n):
                 ws[(src + r) * L + j] = ws[(src + r) * L + j] * mj
-    for j in range(L):
-        es = ws[(lane + LANE_E2) * L + j] * ws[big + j]
-        vs = ws[(lane + LANE_VS) * L + j]
-        ssum = 0.0
-        for i in range(n):
-            a = alpha[i]
-            xx = ws[(src + 2 * i) * L + j]
-            yy = ws[(src + 2 * i + 1) * L + j]
-            r2 = xx * xx + yy * yy
-            inv = 1.0 / r2
-            f = a * ((yy * yy) * inv)
-            c = es * inv
-            k = 1.0 + c * f
-            px = xx * k
-            py = yy * (k - c * a)
-            if snap:
-                py = 0.0 if abs(py) < SNAP * abs(px) else py
-            ws[(dst + 2 * i) * L + j] = px
-            ws[(dst + 2 * i + 1) * L + j] = py
-            q = ssum + px * px
-            ssum = q + py * py
-            if tangent:
-                _tangent_step(ws, j, n, i, a, xx, yy, inv, f, c, vs, snap)
-        # no finiteness check here: a non-finite value is absorbing (it reaches the state, hence
-        # the normalised steps, whose check sees it), and the check would cost a tenth of the step
-        ws[big + j] = ssum
-        if tangent:
-            vv = _project_tangent(ws, j, n, dst, False, 1.0, True, ssum)
-            ws[(lane + LANE_VS) * L + j] = 1.0 / math.sqrt(vv)
+    # two independent lanes per iteration: the step is one long dependency chain (three divisions
+    # deep), and interleaving two of them keeps the core busy (a tenth faster, same results)
+    for j in range(L // 2):
+        _deferred_lane(ws, j, alpha, src, dst, tangent, snap)
+        _deferred_lane(ws, j + L // 2, alpha, src, dst, tangent, snap)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
