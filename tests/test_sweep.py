@@ -104,6 +104,30 @@ def test_kernel_equals_numpy_twin(individual):
     np.testing.assert_array_equal(per, ref["period"])
 
 
+@pytest.mark.parametrize("alpha, individual", [([1.5], False), ([1.5], True), ([0.5, 1.0, 1.5, 2.0, 2.5], False)])
+def test_kernel_equals_numpy_twin_other_group_counts(alpha, individual):
+    # the kernel is compiled per number of groups (alpha as a tuple); 37 trajectories in blocks of 20
+    # leave partly filled lane blocks, whose padding must not leak into the results
+    toy = tr.toys.canonical(alpha)
+    x0, y0, vx, vy, elr = _columns(toy, list(range(37)), [1.3 / sum(alpha)], individual)
+    elr = elr * np.geomspace(0.3, 6.0, elr.size)
+    inputs = [a.copy() for a in (x0, y0, vx, vy, elr)]
+    steps, tail, n_states = 400, 150, 40
+    out = batched.canonical_sweep(x0, y0, vx, vy, elr, np.array(alpha), steps, tail, individual, True, n_states, 8,
+                                  1e-3, 0.05, 20, True)
+    for before, after in zip(inputs, (x0, y0, vx, vy, elr), strict=True):
+        np.testing.assert_array_equal(before, after)  # inputs are not modified
+    ref = reference_batched.canonical_sweep(x0, y0, vx, vy, elr, alpha, steps, tail, individual, n_states=n_states,
+                                            max_period=8)
+    keys = ["mean_loss", "std_loss", "mean_cos_angle", "rms_step", "mean_sq_norm", "min_r2", "max_r2", None,
+            "period", "status", "final_x", "final_y", "states"]
+    for got, key in zip(out, keys, strict=True):
+        if key is not None:
+            np.testing.assert_array_equal(got, ref[key], err_msg=key)
+    np.testing.assert_allclose(out[7], ref["lyapunov"], rtol=1e-9, atol=1e-12)
+    assert len(set(out[8].tolist())) > 1  # the grid spans more than one regime
+
+
 def test_block_periods_equal_detect_period_rows():
     rng = np.random.default_rng(1)
     # 12 assorted lanes and 28 aperiodic ones: few lanes stay in the running for long, which takes
