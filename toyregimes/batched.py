@@ -279,6 +279,21 @@ def workspace_rows(n):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _group_step(xx, yy, a, e):
+    """Unnormalised PGD step of one group, ``nu = theta - (e / 2) grad F_i`` (``e = 2 elr`` times ``|theta~|^2``).
+
+    With ``inv = 1 / r^2``, ``f = alpha y^2 inv`` (the group's loss) and ``c = e inv``: ``k = 1 + c f`` and
+    ``nu = (x k, y (k - c alpha))``.  Returns ``(inv, f, c, nu_x, nu_y)``.
+    """
+    r2 = xx * xx + yy * yy
+    inv = 1.0 / r2
+    f = a * ((yy * yy) * inv)
+    c = e * inv
+    k = 1.0 + c * f
+    return inv, f, c, xx * k, yy * (k - c * a)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _tangent_step(ws, j, n, i, a, xx, yy, inv, f, c, vs, snap):
     """``w = v - elr H v`` for group ``i`` of lane ``j``, in place in the v rows.
 
@@ -361,13 +376,7 @@ def _deferred_lane(ws, j, alpha, src, dst, tangent, snap):
         a = alpha[i]
         xx = ws[(src + 2 * i) * L + j]
         yy = ws[(src + 2 * i + 1) * L + j]
-        r2 = xx * xx + yy * yy
-        inv = 1.0 / r2
-        f = a * ((yy * yy) * inv)
-        c = es * inv
-        k = 1.0 + c * f
-        px = xx * k
-        py = yy * (k - c * a)
+        inv, f, c, px, py = _group_step(xx, yy, a, es)
         if snap:
             py = 0.0 if abs(py) < SNAP * abs(px) else py
         ws[(dst + 2 * i) * L + j] = px
@@ -443,13 +452,7 @@ def _normal_step(ws, alpha, individual, tangent, full, snap, first_tail, keep_ch
             a = alpha[i]
             xx = ws[(src + 2 * i) * L + j]
             yy = ws[(src + 2 * i + 1) * L + j]
-            r2 = xx * xx + yy * yy
-            inv = 1.0 / r2
-            f = a * ((yy * yy) * inv)
-            c = e2 * inv
-            k = 1.0 + c * f
-            px = xx * k
-            py = yy * (k - c * a)
+            inv, f, c, px, py = _group_step(xx, yy, a, e2)
             ws[(nu + 2 * i) * L + j] = px
             ws[(nu + 2 * i + 1) * L + j] = py
             loss += f
