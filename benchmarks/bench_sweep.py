@@ -18,12 +18,21 @@ for operation) and :func:`plain_numpy_sweep`, a textbook PGD with the same tail 
 
 ``python benchmarks/bench_sweep.py --phases`` instead prints the cost of a trajectory-step before the tail
 and in the tail (one thread, process CPU time, so it is robust to other jobs on the machine).
+
+``python benchmarks/bench_sweep.py --end-to-end`` instead times the README's main command (its
+``toyregimes sweep`` and ``toyregimes plot``, the install step left out) in fresh processes with an
+empty Numba cache, as a newcomer runs it the first time (target: under a minute), then once more
+with the cache filled.
 """
 
 from __future__ import annotations
 
+import os
 import pathlib
+import shlex
+import subprocess
 import sys
+import tempfile
 import time
 
 import numba
@@ -127,9 +136,38 @@ def phases(n_traj=4096, steps=2000):
               f"(-> {ALPHA.size / mix:.3g} group-steps/ns per core)")
 
 
+def readme_main_commands():
+    """The ``toyregimes`` commands of the README's main-job line (after the install), as argument lists."""
+    readme = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+    line = next(ln for ln in readme.read_text().splitlines() if ln.startswith("python -m pip install -e . && "))
+    parts = [shlex.split(cmd) for cmd in line.split("&&")[1:]]
+    if not parts or any(p[0] != "toyregimes" for p in parts):
+        raise SystemExit(f"unexpected main command in README.md: {line}")
+    return [p[1:] for p in parts]
+
+
+def end_to_end():
+    """Wall time of the README's main command in fresh processes, with a cold and then a warm Numba cache."""
+    commands = readme_main_commands()
+    with tempfile.TemporaryDirectory() as work:
+        env = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(work, "numba-cache"))
+        for label in ("cold Numba cache", "warm Numba cache"):
+            run_dir = tempfile.mkdtemp(dir=work)  # a fresh directory: nothing to resume from
+            t = time.perf_counter()
+            for args in commands:
+                subprocess.run([sys.executable, "-c", "import sys; from toyregimes.cli import main; "
+                                "sys.exit(main(sys.argv[1:]))", *args], cwd=run_dir, env=env, check=True,
+                               stdout=subprocess.DEVNULL)
+            print(f"README main command ({' && '.join('toyregimes ' + ' '.join(a) for a in commands)}), "
+                  f"{label}: {time.perf_counter() - t:.1f} s")
+
+
 def main():
     if "--phases" in sys.argv[1:]:
         phases()
+        return
+    if "--end-to-end" in sys.argv[1:]:
+        end_to_end()
         return
     work = N_TRAJ * STEPS * ALPHA.size
     print(f"numba {numba.__version__}, threads {numba.get_num_threads()}, numpy {np.__version__}")
