@@ -16,6 +16,11 @@ from toyregimes import analysis
 from toyregimes.batched import BIG, RESCALE, SNAP, SNAP_EVERY
 
 
+def _floor(value, lim):
+    """The kernel's floor: magnitudes below ``lim`` raised to ``lim``, sign kept (NaN passes)."""
+    return np.where(np.abs(value) < lim, np.copysign(lim, value), value)
+
+
 def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False, lyapunov=True,
                     n_states=128, max_period=64, period_tol=1e-3, period_rtol=0.05, periods=True):
     """Same inputs and statistics as the kernel; returns a dict of arrays.
@@ -38,12 +43,19 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
     chk = np.zeros(m)
     big = np.ones(m)
     logs = np.zeros(m)
+    tail_logs = np.zeros((tail, m))
     states = np.empty((n_states, 2 * n, m))
+    head = np.empty((n_states, 2 * n, m))
+    h0 = min(t0, steps - n_states)
+    s1h = np.zeros(m)
     with np.errstate(all="ignore"):
         for t in range(steps):
             if t >= steps - n_states:
                 states[t - (steps - n_states), 0::2] = x
                 states[t - (steps - n_states), 1::2] = y
+            if h0 <= t < h0 + n_states:
+                head[t - h0, 0::2] = x
+                head[t - h0, 1::2] = y
             # total constraint, before the tail and the kept states: unnormalised state (see the kernel)
             deferred = not individual and t < min(t0, steps - n_states)
             if deferred:
@@ -77,7 +89,7 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
                 wy = vy - e * (h01 * vx + h11 * vy)
             if deferred:
                 if snap:
-                    ny = np.where(np.abs(ny) < SNAP * np.abs(nx), 0.0, ny)
+                    ny = _floor(ny, SNAP * np.abs(nx))
                 ssum = np.zeros(m)
                 for i in range(n):
                     ssum = (ssum + nx[i] * nx[i]) + ny[i] * ny[i]
@@ -98,7 +110,7 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
             if not deferred:
                 x, y = nx * s, ny * s
                 if snap:
-                    y = np.where(np.abs(y) < SNAP * np.abs(x), 0.0, y)
+                    y = _floor(y, SNAP * np.abs(x))
             chk = chk + loss
             if lyapunov:
                 if individual:
@@ -112,10 +124,11 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
                 vn = np.sqrt((wx * wx + wy * wy).sum(axis=0))
                 vx, vy = wx / vn, wy / vn
                 if (t + 1) % SNAP_EVERY == SNAP_EVERY - 1:  # the kernel snaps v where step t + 1 reads it
-                    vx = np.where(np.abs(vx) < SNAP, 0.0, vx)
-                    vy = np.where(np.abs(vy) < SNAP, 0.0, vy)
+                    vx = _floor(vx, SNAP)
+                    vy = _floor(vy, SNAP)
                 if t >= t0:
                     logs = logs + np.log(vn)
+                    tail_logs[t - t0] = np.log(vn)
             if deferred and t == min(t0, steps - n_states) - 1:
                 inv_norm = 1.0 / np.sqrt(big)
                 x, y = x * inv_norm, y * inv_norm
@@ -133,6 +146,8 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
                 for i in range(n):
                     d2 = (d2 + (x[i] - ox[i]) ** 2) + (y[i] - oy[i]) ** 2
                 sd2 = sd2 + d2
+                if t == t0 + tail // 2 - 1:
+                    s1h = s1.copy()
     ok = np.isfinite(chk)
     mean1 = s1 / tail
     out = {
@@ -148,12 +163,22 @@ def canonical_sweep(x0, y0, v0x, v0y, elr, alpha, steps, tail, individual=False,
         "final_x": np.where(ok, x, np.nan),
         "final_y": np.where(ok, y, np.nan),
         "states": np.moveaxis(states, 2, 0),
+        "lyapunov_se": np.array([analysis.block_exponents(tail_logs[:, j])[1] for j in range(m)])
+        if lyapunov and tail >= 2 else np.full(m, np.nan),
+        "loss_first_half": kk + s1h / (tail // 2) if tail // 2 else np.full(m, np.nan),
+        "loss_second_half": kk + (s1 - s1h) / (tail - tail // 2),
     }
-    for key in ("mean_loss", "std_loss", "mean_cos_angle", "rms_step", "lyapunov"):
+    for key in ("mean_loss", "std_loss", "mean_cos_angle", "rms_step", "lyapunov", "lyapunov_se", "loss_first_half",
+                "loss_second_half"):
         out[key] = np.where(ok, out[key], np.nan)
     if periods:
         out["period"] = np.array([
             analysis.detect_period(out["states"][j], period_tol, period_rtol, max_period) if ok[j] else 0
             for j in range(m)
         ])
+        head_states = np.moveaxis(head, 2, 0)
+        out["residual_head"] = np.array([analysis.relative_residual(head_states[j], p) if ok[j] else np.nan
+                                         for j, p in enumerate(out["period"])])
+        out["residual_end"] = np.array([analysis.relative_residual(out["states"][j], p) if ok[j] else np.nan
+                                        for j, p in enumerate(out["period"])])
     return out

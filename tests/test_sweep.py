@@ -90,14 +90,21 @@ def test_kernel_equals_numpy_twin(individual):
     steps, tail = 700, 300
     out = batched.canonical_sweep(x0, y0, vx, vy, elr, np.array(ALPHA), steps, tail, individual, True, 128, 64,
                                   1e-3, 0.05, 4, True)
-    ml, sl, mc, ma, msq, r2lo, r2hi, ly, per, stat, fx, fy, states = out
+    ml, sl, mc, ma, msq, r2lo, r2hi, ly, per, stat, fx, fy, states, lse, lh1, lh2, rh, re = out
     ref = reference_batched.canonical_sweep(x0, y0, vx, vy, elr, ALPHA, steps, tail, individual)
     np.testing.assert_array_equal(fx, ref["final_x"])
     np.testing.assert_array_equal(fy, ref["final_y"])
     np.testing.assert_array_equal(states, ref["states"])
     for got, key in [(ml, "mean_loss"), (sl, "std_loss"), (mc, "mean_cos_angle"), (msq, "mean_sq_norm"),
-                     (r2lo, "min_r2"), (r2hi, "max_r2"), (stat, "status")]:
+                     (r2lo, "min_r2"), (r2hi, "max_r2"), (stat, "status"), (lh1, "loss_first_half"),
+                     (lh2, "loss_second_half")]:
         np.testing.assert_array_equal(got, ref[key], err_msg=key)
+    # the evidence of the label: block standard error (logs of products of 16 factors in the kernel,
+    # one log per step in the twin) and the head / end period residuals (different summation)
+    np.testing.assert_allclose(lse, ref["lyapunov_se"], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(rh, ref["residual_head"], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(re, ref["residual_end"], rtol=1e-12, atol=1e-15)
+    assert np.isfinite(re).any() and np.isfinite(lse).all()
     np.testing.assert_array_equal(ma, ref["rms_step"])
     np.testing.assert_allclose(ly, ref["lyapunov"], rtol=1e-9, atol=1e-12)
     # in-kernel period detection == analysis.detect_period on the same states
@@ -120,11 +127,15 @@ def test_kernel_equals_numpy_twin_other_group_counts(alpha, individual):
     ref = reference_batched.canonical_sweep(x0, y0, vx, vy, elr, alpha, steps, tail, individual, n_states=n_states,
                                             max_period=8)
     keys = ["mean_loss", "std_loss", "mean_cos_angle", "rms_step", "mean_sq_norm", "min_r2", "max_r2", None,
-            "period", "status", "final_x", "final_y", "states"]
+            "period", "status", "final_x", "final_y", "states", None, "loss_first_half", "loss_second_half",
+            None, None]
     for got, key in zip(out, keys, strict=True):
         if key is not None:
             np.testing.assert_array_equal(got, ref[key], err_msg=key)
     np.testing.assert_allclose(out[7], ref["lyapunov"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(out[13], ref["lyapunov_se"], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(out[16], ref["residual_head"], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(out[17], ref["residual_end"], rtol=1e-12, atol=1e-15)
     assert len(set(out[8].tolist())) > 1  # the grid spans more than one regime
 
 
@@ -170,15 +181,16 @@ def test_sqrt_threshold_is_exact():
             assert (np.sqrt(d2) < thr) == (d2 < lim), (thr, d2)
 
 
-def test_converging_runs_snap_to_the_minimum():
-    # y_i decays geometrically to 0; it is set to exactly 0 instead of crossing the subnormal range
+def test_converging_runs_are_floored_not_frozen():
+    # y_i decays geometrically; it is held at SNAP |x_i| (a normal number) instead of crossing the
+    # subnormal range to exactly 0, where it could never leave a minimum that becomes unstable
     x0, y0, vx, vy, elr = _columns(TOY, [0, 1, 2, 3], [0.3 / 6, 0.6 / 6])
     out = batched.canonical_sweep(x0, y0, vx, vy, elr, np.array(ALPHA), 3000, 100, False, True, 20, 8, 1e-3, 0.05,
                                   256, True)
     states = out[12]
-    assert (out[11] == 0.0).all() and (states[:, -1, 1::2] == 0.0).all()
-    tiny = (states != 0) & (np.abs(states) < 1e-300)
-    assert not tiny.any()
+    y_final = np.abs(out[11])
+    assert (y_final > 0).all() and (y_final < 1e-55).all()
+    assert not ((np.abs(states) < 1e-300)).any()
     assert (out[8] == 1).all() and (np.abs(out[7]) < 1e-9).all()  # a neutral direction: the minima form a sphere
 
 

@@ -1,26 +1,44 @@
 """Tail statistics, Lyapunov exponent, period and regime label of a run.
 
-The regime criteria (documented here and in the README; every threshold is a keyword argument):
+A label is a claim about the tail window of a run (SPEC section 7), so it is decided by one
+documented procedure from evidence that is stored beside it: :func:`classify_stats`, used by
+:func:`classify` for single runs and by the sweep for every grid point.  The tests are applied in
+this order; the first that matches gives the label (every threshold is a keyword argument, defaults
+in :data:`DEFAULTS`; ``span = random_level - min_loss``; ``c_max`` is the largest ``c_i = elr
+alpha_i / r_i^2`` over the tail and the groups, i.e. half the sphere sharpness times the ELR, so a
+minimum is stable iff ``c_max < 1``):
 
-``diverged_numerically``
-    The run hit a non-finite value (``attrs["status"]``).
-``convergence``
-    The tail is a fixed point: consecutive states differ by less than ``period_tol`` and the RMS
-    angular update is below ``period_tol``.
-``periodic``
-    The tail repeats with a period ``p >= 2``: ``|theta_{t+p} - theta_t|`` below ``period_rtol``
-    times the mean one-step move (see :func:`detect_period`).
-``divergence``
-    The time-averaged loss is within ``divergence_tol`` (relative to ``random_level - min_loss``)
-    of the random-direction level *and* consecutive directions are decorrelated
-    (``mean cos angle < divergence_cos``).
-``chaotic``
-    Not periodic and the largest Lyapunov exponent exceeds ``chaos_tol``.
-``quasi_periodic``
-    Not periodic, exponent at most ``chaos_tol`` (or not computed: then ``aperiodic``).
+===================  ==========================================================================
+label                rule
+===================  ==========================================================================
+diverged_numerically a non-finite value occurred.
+chaotic              the largest exponent is *significantly* positive:
+                     ``lambda - chaos_z * se > chaos_tol`` (``se``: standard error of the mean of
+                     the exponents of 8 blocks of the tail), unless the divergence rule holds.
+                     Takes precedence over a tail that looks periodic (laminar phases of
+                     intermittent chaos).
+divergence           (among chaotic and aperiodic tails) mean loss within ``divergence_tol * span``
+                     of the random level and mean cos angle ``< divergence_cos``.
+convergence          a fixed point (every chord ``< period_tol``), every group stable over the
+                     tail (``c_max < 1``), the mean loss within ``loss_tol * span`` of the minimum,
+                     and no exponent above ``chaos_tol``.
+transient            a fixed point that is not a stable minimum (a run that barely moved, a
+                     saddle, a minimum whose ``c_max >= 1`` it has not yet left), or a periodic
+                     tail although every group is stable throughout (then no periodic orbit
+                     exists: the run is still converging).
+periodic             period ``p >= 2`` in the last states, the same period test passes at the head
+                     of the tail, the residual did not grow (``residual_end <= residual_growth *
+                     residual_head``), the exponent is at most ``chaos_tol``, and the mean losses
+                     of the two halves of the tail differ by at most ``drift_tol * span``.
+undetermined         the evidence disagrees: a periodic end with a non-periodic or
+                     growing-residual head, an exponent above ``chaos_tol`` but not significantly,
+                     halves of the tail that differ, or an unknown stability margin.
+quasi_periodic       no period, exponent at most ``chaos_tol``, stationary halves.
+aperiodic            no period and no exponent computed, stationary halves.
+===================  ==========================================================================
 
 The exponent separates chaos from order, not convergence from periodic motion (SPEC section 5):
-periodicity is decided from the states themselves.
+periodicity is decided from the states themselves, stability from ``c_max``.
 """
 
 from __future__ import annotations
@@ -28,7 +46,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from toyregimes._validate import as_int, as_positive
+from toyregimes._validate import as_float_array, as_int, as_positive
 
 __all__ = [
     "REGIMES",
@@ -36,6 +54,8 @@ __all__ = [
     "lyapunov",
     "detect_period",
     "period_residuals",
+    "relative_residual",
+    "block_exponents",
     "summary",
     "classify",
     "classify_stats",
@@ -50,16 +70,46 @@ REGIMES = (
     "aperiodic",
     "divergence",
     "diverged_numerically",
+    "transient",
+    "undetermined",
 )
 
 DEFAULTS = {
     "period_tol": 1e-3,
     "period_rtol": 0.05,
     "chaos_tol": 1e-3,
+    "chaos_z": 3.0,
+    "loss_tol": 1e-6,
+    "residual_growth": 1.5,
+    "drift_tol": 0.02,
     "divergence_tol": 0.02,
     "divergence_cos": 0.05,
     "max_period": 64,
 }
+
+# Relative period residuals below this are rounding, not a trend (states are on the unit sphere).
+RESIDUAL_NOISE = 1e-9
+
+# Blocks of the tail whose exponents give the standard error of the exponent (as the sweep kernel).
+LYAP_BLOCKS = 8
+
+
+def check_criteria(criteria: dict) -> dict:
+    """:data:`DEFAULTS` updated with ``criteria``, validated (``ValueError`` naming a bad or unknown key)."""
+    unknown = set(criteria) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown classification criteria {sorted(unknown)}; allowed {sorted(DEFAULTS)}")
+    opts = {**DEFAULTS, **criteria}
+    for key in DEFAULTS:
+        if key == "max_period":
+            opts[key] = as_int(opts[key], key, minimum=1)
+        elif key in ("chaos_tol",):
+            opts[key] = float(as_float_array(opts[key], key))
+            if not np.isfinite(opts[key]) or opts[key] < 0:
+                raise ValueError(f"{key} must be a finite number >= 0, got {opts[key]}")
+        else:
+            opts[key] = float(as_positive(opts[key], key))
+    return opts
 
 
 def _check_run(run) -> xr.Dataset:
@@ -112,6 +162,45 @@ def period_residuals(states, max_period: int = DEFAULTS["max_period"]) -> np.nda
     return out
 
 
+def relative_residual(states, period: int) -> float:
+    """``max_t |x_{t+p} - x_t| / mean_t |x_{t+1} - x_t|`` over the rows of ``states`` (NaN if ``p < 2``).
+
+    The quantity that :func:`detect_period` compares with ``rtol``; evaluated on the head and on the
+    end of a tail window it shows whether the residual of a periodic tail shrinks or grows.
+
+    Example: ``relative_residual([[1.0], [-1.0], [1.0], [-1.0]], 2) == 0.0``.
+    """
+    x = np.asarray(states, dtype=float)
+    x = x.reshape(x.shape[0], -1)
+    x = x[np.all(np.isfinite(x), axis=1)]
+    p = int(period)
+    if p < 2 or x.shape[0] <= p:
+        return float("nan")
+    step = np.mean(np.linalg.norm(x[1:] - x[:-1], axis=1))
+    return float(np.max(np.linalg.norm(x[p:] - x[:-p], axis=1)) / step)
+
+
+def block_exponents(log_growth, n_blocks: int = LYAP_BLOCKS) -> tuple[float, float]:
+    """Exponent and its standard error from per-step log growths of a tangent vector.
+
+    The ``T`` values are cut into ``b = min(n_blocks, T)`` blocks ``[q T // b, (q + 1) T // b)``
+    (as the sweep kernel does); the exponent is ``sum / T`` and the standard error that of the mean
+    of the ``b`` block exponents, ``std(block means, ddof=1) / sqrt(b)`` (NaN with fewer than two
+    blocks).  Blocks much longer than the correlation time make the block means nearly independent.
+
+    Example: ``block_exponents(np.full(80, 0.1)) == (0.1, 0.0)`` (up to rounding).
+    """
+    g = np.asarray(log_growth, dtype=float).ravel()
+    total = g.size
+    if total == 0:
+        return float("nan"), float("nan")
+    b = min(int(n_blocks), total)
+    edges = [(q * total) // b for q in range(b + 1)]
+    means = np.array([g[edges[q]:edges[q + 1]].mean() for q in range(b)])
+    se = float(np.std(means, ddof=1) / np.sqrt(b)) if b >= 2 else float("nan")
+    return float(g.sum() / total), se
+
+
 def detect_period(
     states,
     tol: float = DEFAULTS["period_tol"],
@@ -151,39 +240,75 @@ def classify_stats(
     mean_cos_angle,
     period,
     lyapunov=np.nan,
+    lyapunov_se=np.nan,
+    max_c=np.nan,
+    residual_head=np.nan,
+    residual_end=np.nan,
+    loss_first_half=np.nan,
+    loss_second_half=np.nan,
     random_level,
     min_loss=0.0,
-    divergence_tol: float = DEFAULTS["divergence_tol"],
-    divergence_cos: float = DEFAULTS["divergence_cos"],
-    chaos_tol: float = DEFAULTS["chaos_tol"],
+    **criteria,
 ) -> str:
-    """Regime label from tail statistics (see the module docstring for the criteria).
+    """Regime label from the evidence of a tail (the decision procedure of the module docstring).
 
-    Used by :func:`classify` for single runs and by the sweep for every grid point.
+    Used by :func:`classify` for single runs and by the sweep for every grid point.  Evidence that
+    was not measured is NaN: then every rule that needs it fails safe (a periodic tail without its
+    head residual, or a fixed point with an unknown ``max_c``, is ``undetermined``; NaN halves never
+    count as a drift; without ``lyapunov_se`` an exponent above ``chaos_tol`` counts as significant).
+
+    Example: ``classify_stats(mean_loss=1.0, mean_cos_angle=0.5, period=2, lyapunov=0.0,
+    max_c=1.5, residual_head=1e-3, residual_end=1e-4, random_level=3.0) == "periodic"``.
     """
+    o = {**DEFAULTS, **criteria}
+    if set(o) != set(DEFAULTS):
+        extra = sorted(set(o) - set(DEFAULTS))
+        raise ValueError(f"unknown classification criteria {extra}; allowed {sorted(DEFAULTS)}")
     if status != "ok" or not np.isfinite(mean_loss):
         return "diverged_numerically"
     span = random_level - min_loss
-    if (
-        np.isfinite(span)
-        and span > 0
-        and mean_loss >= random_level - divergence_tol * span
-        and mean_cos_angle < divergence_cos
-    ):
-        return "divergence"
+    known_span = bool(np.isfinite(span) and span > 0)
+    at_random = (
+        known_span
+        and mean_loss >= random_level - o["divergence_tol"] * span
+        and mean_cos_angle < o["divergence_cos"]
+    )
+    has_lyap = bool(np.isfinite(lyapunov))
+    se = lyapunov_se if np.isfinite(lyapunov_se) else 0.0
+    significant = has_lyap and lyapunov - o["chaos_z"] * se > o["chaos_tol"]
+    above_tol = has_lyap and lyapunov > o["chaos_tol"]
+    drift = abs(loss_second_half - loss_first_half) / span if known_span else np.nan
+    drifting = bool(np.isfinite(drift) and drift > o["drift_tol"])
+    if significant:
+        return "divergence" if at_random else "chaotic"
     if period == 1:
-        return "convergence"
+        if not np.isfinite(max_c) or above_tol:
+            return "undetermined"
+        excess = (mean_loss - min_loss) / span if known_span else np.inf
+        if max_c < 1.0 and excess <= o["loss_tol"]:
+            return "convergence"
+        return "transient"
     if period >= 2:
+        if np.isfinite(max_c) and max_c < 1.0:
+            return "transient"
+        steady = (residual_head < o["period_rtol"]
+                  and residual_end <= o["residual_growth"] * residual_head + RESIDUAL_NOISE)
+        if above_tol or drifting or not steady:
+            return "undetermined"
         return "periodic"
-    if not np.isfinite(lyapunov):
-        return "aperiodic"
-    return "chaotic" if lyapunov > chaos_tol else "quasi_periodic"
+    if at_random:
+        return "divergence"
+    if above_tol or drifting:
+        return "undetermined"
+    return "quasi_periodic" if has_lyap else "aperiodic"
 
 
-def signed_score(*, mean_loss, period, max_c, random_level, min_loss=0.0):
+def signed_score(*, mean_loss, period, max_c, random_level, min_loss=0.0, converged=None):
     """A signed, continuous regime score in ``[-1, 1]``: side of the boundary and distance from it.
 
-    * Converged runs (``period == 1``) score ``-(1 - max_c)``, minus the stability margin of the
+    * Converged runs (``converged``, default ``period == 1``; pass ``regime == "convergence"`` so
+      that a run that never moved is not scored as converged) score ``-(1 - max_c)``, minus the
+      stability margin of the
       minimum reached (``max_c = max_i elr * alpha_i / r_i^2``, stable iff < 1): near -1 deep in
       the convergent regime, approaching 0 from below as ``k -> 1`` (the flattest minima).
     * Every other run scores ``(mean_loss - min_loss) / (random_level - min_loss)``, the fraction
@@ -199,73 +324,107 @@ def signed_score(*, mean_loss, period, max_c, random_level, min_loss=0.0):
     span = np.asarray(random_level, dtype=float) - np.asarray(min_loss, dtype=float)
     above = (mean_loss - min_loss) / span
     below = -(1.0 - np.clip(np.asarray(max_c, dtype=float), 0.0, 1.0))
-    out = np.where(np.asarray(period) == 1, below, np.clip(above, 0.0, 1.0))
+    conv = np.asarray(period) == 1 if converged is None else np.asarray(converged, dtype=bool)
+    out = np.where(conv, below, np.clip(above, 0.0, 1.0))
     out = np.where(np.isfinite(mean_loss), out, np.nan)
     return out if out.ndim else float(out)
 
 
 def summary(run: xr.Dataset, tail=None, **criteria) -> dict:
-    """Tail statistics of a run, as a JSON-ready dict.
+    """Tail statistics of a run and the evidence of its label, as a JSON-ready dict.
 
-    Keys: ``mean_loss``, ``std_loss``, ``mean_cos_angle``, ``mean_sq_norm`` (list),
-    ``final_sq_norm`` (list), ``period`` (0 if none), ``lyapunov`` (None unless recorded),
-    ``max_c`` (largest ``elr alpha_i / r_i^2`` over the tail; None for custom toys), ``score``
-    (:func:`signed_score`), ``regime``, ``status``.
+    ``tail`` defaults to the run's own ``attrs["tail"]`` (``simulate(..., tail=...)``), else half
+    the run.  Keys: ``mean_loss``, ``std_loss``, ``mean_cos_angle``, ``mean_sq_norm`` (list),
+    ``final_sq_norm`` (list), ``period`` (0 if none), ``lyapunov`` and ``lyapunov_se`` (None unless
+    recorded; the standard error from :func:`block_exponents`), ``max_c`` (largest ``elr alpha_i /
+    r_i^2`` over the tail, or half the recorded sphere sharpness times ``elr`` for toys without
+    ``alpha_eff``; None if neither is known), ``residual_head`` / ``residual_end``
+    (:func:`relative_residual` at the detected period of the run's ``head_state`` and
+    ``tail_state``; None unless the period is >= 2), ``loss_first_half`` / ``loss_second_half``,
+    ``score`` (:func:`signed_score`), ``regime`` (:func:`classify_stats`), ``status``.
     """
     run = _check_run(run)
-    unknown = set(criteria) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown classification criteria {sorted(unknown)}; allowed {sorted(DEFAULTS)}")
-    opts = {**DEFAULTS, **criteria}
-    for key in ("period_tol", "period_rtol", "divergence_tol", "divergence_cos"):
-        as_positive(opts[key], key)
+    opts = check_criteria(criteria)
+    if tail is None and "tail" in run.attrs:
+        tail = int(run.attrs["tail"])
     window = tail_(run, tail)
-    states = run.tail_state.values.reshape(run.sizes["tail_step"], -1)
-    states = states[:, ~np.isnan(states).all(axis=0)]  # drop the padding of ragged groups
-    max_period = as_int(opts["max_period"], "max_period", minimum=1)
-    period = detect_period(states, opts["period_tol"], opts["period_rtol"], max_period)
+    states = _flat_states(run.tail_state)
+    period = detect_period(states, opts["period_tol"], opts["period_rtol"], opts["max_period"])
     if period == 1 and float(np.sqrt(np.mean(window.angle.values ** 2))) >= opts["period_tol"]:
         period = 0  # should not happen on a sphere: a fixed point has zero angular update
-    lyap = lyapunov(run, tail) if int(run.attrs.get("lyapunov", 0)) else float("nan")
+    lyap, lyap_se = float("nan"), float("nan")
+    if int(run.attrs.get("lyapunov", 0)):
+        lyap = lyapunov(run, tail)
+        growth = window.tangent_log_growth.values / int(run.attrs["record_every"])
+        lyap_se = block_exponents(growth[np.isfinite(growth)])[1]
     final = run.final_state.values
     final_sq = np.nansum(final**2, axis=1)
+    loss = window.loss.values
+    half = loss.size // 2
+    res_head = relative_residual(_flat_states(run.head_state), period) if "head_state" in run else float("nan")
+    res_end = relative_residual(states, period)
     stats = {
-        "mean_loss": float(window.loss.mean()),
-        "std_loss": float(window.loss.std()),
+        "mean_loss": float(loss.mean()),
+        "std_loss": float(loss.std()),
         "mean_cos_angle": float(np.cos(window.angle).mean()),
         "mean_sq_norm": window.sq_norm.mean("step").values.tolist(),
         "final_sq_norm": final_sq.tolist(),
         "period": int(period),
-        "lyapunov": None if np.isnan(lyap) else lyap,
+        "lyapunov": _or_none(lyap),
+        "lyapunov_se": _or_none(lyap_se),
+        "residual_head": _or_none(res_head),
+        "residual_end": _or_none(res_end),
+        "loss_first_half": _or_none(loss[:half].mean() if half else np.nan),
+        "loss_second_half": float(loss[half:].mean()),
         "status": run.attrs["status"],
     }
+    elr = float(run.attrs["elr"])
     alpha = np.asarray(run.attrs["alpha_eff"], dtype=float).reshape(-1)
-    known = stats["status"] == "ok" and np.all(np.isfinite(alpha))
-    stats["max_c"] = float(np.max(float(run.attrs["elr"]) * alpha / window.sq_norm.values)) if known else None
-    stats["score"] = (
-        None
-        if stats["max_c"] is None
-        else signed_score(
-            mean_loss=stats["mean_loss"],
-            period=period,
-            max_c=stats["max_c"],
-            random_level=float(run.attrs["random_level"]),
-            min_loss=_known(run.attrs.get("min_loss"), 0.0),
-        )
-    )
+    max_c = float("nan")
+    if stats["status"] == "ok":
+        if np.all(np.isfinite(alpha)):
+            max_c = float(np.max(elr * alpha / window.sq_norm.values))
+        elif np.any(np.isfinite(window.sharpness.values)):
+            max_c = float(0.5 * elr * np.nanmax(window.sharpness.values))
+    stats["max_c"] = _or_none(max_c)
+    min_loss = _known(run.attrs.get("min_loss"), 0.0)
+    random_level = float(run.attrs["random_level"])
     stats["regime"] = classify_stats(
         status=stats["status"],
         mean_loss=stats["mean_loss"],
         mean_cos_angle=stats["mean_cos_angle"],
         period=period,
         lyapunov=lyap,
-        random_level=float(run.attrs["random_level"]),
-        min_loss=_known(run.attrs.get("min_loss"), 0.0),
-        divergence_tol=opts["divergence_tol"],
-        divergence_cos=opts["divergence_cos"],
-        chaos_tol=opts["chaos_tol"],
+        lyapunov_se=lyap_se,
+        max_c=max_c,
+        residual_head=res_head,
+        residual_end=res_end,
+        loss_first_half=stats["loss_first_half"] if half else np.nan,
+        loss_second_half=stats["loss_second_half"],
+        random_level=random_level,
+        min_loss=min_loss,
+        **{key: opts[key] for key in DEFAULTS if key != "max_period"},
+    )
+    stats["score"] = (
+        None
+        if not np.isfinite(max_c)
+        else signed_score(
+            mean_loss=stats["mean_loss"], period=period, max_c=max_c, random_level=random_level,
+            min_loss=min_loss, converged=stats["regime"] == "convergence",
+        )
     )
     return stats
+
+
+def _flat_states(da) -> np.ndarray:
+    """Rows of flat state vectors from a ``(step, group, component)`` array, without the NaN padding."""
+    states = da.values.reshape(da.shape[0], -1)
+    return states[:, ~np.isnan(states).all(axis=0)]
+
+
+def _or_none(value):
+    value = float(value)
+    return value if np.isfinite(value) else None
 
 
 def _known(value, default: float) -> float:

@@ -70,6 +70,9 @@ SNAP = 1e-60
 # ... at the end of every SNAP_EVERY-th step only (steps t with t % SNAP_EVERY == SNAP_EVERY - 1).
 SNAP_EVERY = 8
 
+# The tail is cut into LYAP_BLOCKS blocks whose exponents give the standard error of the exponent.
+LYAP_BLOCKS = 8
+
 # Trajectories advanced together by one loop (a compile-time constant, see the block workspace below).
 LANES = 128
 
@@ -227,6 +230,39 @@ def _block_periods(buf, step_max, step_sum, valid, tol, rtol, max_period, out):
                 n_open -= 1
 
 
+@njit(cache=True, error_model="numpy")
+def _block_residuals(buf, per, valid, out):
+    """Relative period residual of every lane of a window at that lane's period ``per[j]``.
+
+    ``max_t |x_{t+p} - x_t| / mean_t |x_{t+1} - x_t|`` over the rows of ``buf`` (rows, n, 2, B): the
+    quantity that :func:`detect_period_rows` compares with ``rtol``.  NaN where ``p < 2``, where the
+    window has fewer than ``p + 1`` rows, or for invalid (non-finite) lanes.
+    """
+    rows, n, _, bsz = buf.shape
+    for j in range(bsz):
+        p = per[j]
+        out[j] = np.nan
+        if p < 2 or p >= rows or not valid[j]:
+            continue
+        total = 0.0
+        for t in range(rows - 1):
+            d2 = 0.0
+            for i in range(n):
+                for c in range(2):
+                    diff = buf[t + 1, i, c, j] - buf[t, i, c, j]
+                    d2 += diff * diff
+            total += math.sqrt(d2)
+        worst = 0.0
+        for t in range(rows - p):
+            d2 = 0.0
+            for i in range(n):
+                for c in range(2):
+                    diff = buf[t + p, i, c, j] - buf[t, i, c, j]
+                    d2 += diff * diff
+            worst = max(worst, math.sqrt(d2))
+        out[j] = worst / (total / (rows - 1))
+
+
 # ---------------------------------------------------------------------------------------------------
 # The block workspace.  Every per-block quantity lives in one flat float array ``ws`` of rows of LANES
 # values (row r, lane j at ``ws[r * LANES + j]``).  ``n`` comes from the length of the ``alpha`` tuple
@@ -258,7 +294,9 @@ LANE_D2 = 8  # sum of squared chords |theta_{t+1} - theta_t|^2
 LANE_CHK = 9  # finiteness check (non-finite iff a loss or norm was)
 LANE_SMAX = 10  # max chord between consecutive kept states
 LANE_SSUM = 11  # sequential sum of the chords between consecutive kept states
-N_LANE_ROWS = 12
+LANE_S1H = 12  # sum of (F - K) over the first half of the tail (a copy of LANE_S1 at the midpoint)
+LANE_LB = 13  # LYAP_BLOCKS rows: summed log growth over each block of the tail
+N_LANE_ROWS = 13 + LYAP_BLOCKS
 
 
 # first row of each region, in units of n
@@ -308,8 +346,8 @@ def _tangent_step(ws, j, n, i, a, xx, yy, inv, f, c, vs, snap):
     wx = ws[ix] * vs
     wy = ws[iy] * vs
     if snap:
-        wx = 0.0 if abs(wx) < SNAP else wx
-        wy = 0.0 if abs(wy) < SNAP else wy
+        wx = math.copysign(SNAP, wx) if abs(wx) < SNAP else wx
+        wy = math.copysign(SNAP, wy) if abs(wy) < SNAP else wy
     sc = 2.0 * inv
     gx = 0.0 - f * xx
     gy = (a - f) * yy
@@ -380,7 +418,8 @@ def _deferred_lane(ws, j, alpha, src, dst, tangent, snap):
         yy = ws[(src + 2 * i + 1) * L + j]
         inv, f, c, px, py = _group_step(xx, yy, a, es)
         if snap:
-            py = 0.0 if abs(py) < SNAP * abs(px) else py
+            lim = SNAP * abs(px)
+            py = math.copysign(lim, py) if abs(py) < lim else py
         ws[(dst + 2 * i) * L + j] = px
         ws[(dst + 2 * i + 1) * L + j] = py
         q = ssum + px * px
@@ -489,7 +528,8 @@ def _normal_step(ws, alpha, individual, tangent, full, snap, first_tail, keep_ch
             px = ws[(nu + 2 * i) * L + j] * s
             py = ws[(nu + 2 * i + 1) * L + j] * s
             if snap:
-                py = 0.0 if abs(py) < SNAP * abs(px) else py
+                lim = SNAP * abs(px)
+                py = math.copysign(lim, py) if abs(py) < lim else py
             ox = ws[(src + 2 * i) * L + j]
             oy = ws[(src + 2 * i + 1) * L + j]
             if full:
@@ -531,13 +571,17 @@ def _normal_step(ws, alpha, individual, tangent, full, snap, first_tail, keep_ch
 
 
 @njit(cache=True, error_model="numpy")
-def _run_block(ws, alpha, steps, tail, individual, lyapunov, n_states, buf):
+def _run_block(ws, alpha, steps, tail, individual, lyapunov, n_states, buf, hbuf):
     """Advance the LANES trajectories of a block workspace and reduce their tail.
 
     ``ws`` holds the initial state in half 0 and every other row initialised (v, radii, ``e2``,
     ``vs = 1``, ``big = 1``, ``prod = 1``, sums 0, minima +inf, maxima -inf); ``buf`` (n_states, 2n,
-    LANES) receives the states theta_t of the last ``n_states`` steps.  The final state is left in
-    half 0 (the last step is always a normalised one).
+    LANES) receives the states theta_t of the last ``n_states`` steps and ``hbuf`` (same shape) those of
+    the first ``n_states`` steps from ``min(steps - tail, steps - n_states)`` (the head of the tail).
+    The tail is cut into ``nb = min(LYAP_BLOCKS, tail)`` blocks ``[t0 + b tail // nb, t0 + (b + 1)
+    tail // nb)`` whose summed log growth goes to the LANE_LB rows; at the midpoint ``t0 + tail // 2``
+    the loss sum is copied to LANE_S1H.  The final state is left in half 0 (the last step is always a
+    normalised one).
     """
     n = len(alpha)
     L = LANES
@@ -549,6 +593,12 @@ def _run_block(ws, alpha, steps, tail, individual, lyapunov, n_states, buf):
     lane = ROW_LANE * n
     prod = (lane + LANE_PROD) * L
     lyap = (lane + LANE_LYAP) * L
+    s1 = (lane + LANE_S1) * L
+    s1h = (lane + LANE_S1H) * L
+    nb = min(LYAP_BLOCKS, tail)
+    blk = 0
+    edge = t0 + tail // nb  # end of block blk
+    mid = t0 + tail // 2
     half = 0
     for t in range(steps):
         snap = t % SNAP_EVERY == SNAP_EVERY - 1
@@ -556,6 +606,10 @@ def _run_block(ws, alpha, steps, tail, individual, lyapunov, n_states, buf):
             for r in range(2 * n):
                 for j in range(L):
                     buf[t - s0, r, j] = ws[r * L + j]
+        if c0 <= t < c0 + n_states:  # the head of the tail (normalised from c0 on)
+            for r in range(2 * n):
+                for j in range(L):
+                    hbuf[t - c0, r, j] = ws[r * L + j]
         if t < n_deferred:
             # the flags that select code are literal at each call: every variant is its own tight loop
             # (snap too without the tangent map: a snap test in the loop costs a twentieth of the step)
@@ -593,11 +647,23 @@ def _run_block(ws, alpha, steps, tail, individual, lyapunov, n_states, buf):
             _normal_step(ws, alpha, False, True, full, snap, first, keep)
         else:
             _normal_step(ws, alpha, False, False, full, snap, first, keep)
-        # log of the tangent growth once every LOG_EVERY tail steps (no vectorised log without SVML)
-        if lyapunov and full and ((t - t0) % LOG_EVERY == LOG_EVERY - 1 or t == steps - 1):
+        if t == mid - 1:
             for j in range(L):
-                ws[lyap + j] += math.log(ws[prod + j])
-                ws[prod + j] = 1.0
+                ws[s1h + j] = ws[s1 + j]
+        # log of the tangent growth once every LOG_EVERY tail steps (no vectorised log without SVML)
+        # and at the end of every block of the tail
+        if lyapunov and full:
+            end_block = t == edge - 1
+            if (t - t0) % LOG_EVERY == LOG_EVERY - 1 or end_block:
+                lb = (lane + LANE_LB + blk) * L
+                for j in range(L):
+                    g = math.log(ws[prod + j])
+                    ws[lyap + j] += g
+                    ws[lb + j] += g
+                    ws[prod + j] = 1.0
+            if end_block:
+                blk += 1
+                edge = t0 + ((blk + 1) * tail) // nb
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -634,13 +700,19 @@ def _canonical_sweep(
     Returns
     -------
     tuple ``(mean_loss, std_loss, mean_cos_angle, rms_step, mean_sq_norm (n, N), min_r2 (n, N),
-    max_r2 (n, N), lyapunov, period, status, final_x (n, N), final_y (n, N), states)``, with
+    max_r2 (n, N), lyapunov, period, status, final_x (n, N), final_y (n, N), states, lyapunov_se,
+    loss_first_half, loss_second_half, residual_head, residual_end)``, with
     ``states`` of shape ``(N, n_states, 2n)`` (flat state vectors) if ``record_states``.
     Statistics are over steps ``steps - tail .. steps - 1`` (loss, squared norms at ``theta_t``,
     angle between ``theta_t`` and ``theta_{t+1}``: ``mean_cos_angle = 1 - m / 2`` and ``rms_step =
     sqrt(m)`` with ``m`` the mean squared chord ``|theta_{t+1} - theta_t|^2``); the exponent is the
     summed log growth of the renormalised tangent vector over the same steps divided by ``tail`` (NaN
-    without ``lyapunov``).
+    without ``lyapunov``), ``lyapunov_se`` the standard error of the mean of its ``min(8, tail)``
+    block exponents (NaN with fewer than two blocks).  ``loss_first_half`` / ``loss_second_half`` are
+    the mean losses over the first ``tail // 2`` and the remaining tail steps.  ``residual_head`` and
+    ``residual_end`` are the relative period residuals (:func:`_block_residuals`) at the detected
+    period of the first ``n_states`` states from ``min(steps - tail, steps - n_states)`` and of the
+    last ``n_states`` states (NaN unless the period is >= 2).
     A trajectory that met a non-finite value has ``status`` 1, NaN statistics and period 0.
     """
     n, m = x0.shape
@@ -659,13 +731,23 @@ def _canonical_sweep(
     fx = np.empty((n, m))
     fy = np.empty((n, m))
     states = np.empty((m if record_states else 0, n_states, 2 * n))
+    lyap_se = np.empty(m)
+    loss_h1 = np.empty(m)
+    loss_h2 = np.empty(m)
+    res_head = np.empty(m)
+    res_end = np.empty(m)
     radii = group_radii(x0, y0)
     lane = ROW_LANE * n
+    nb = min(LYAP_BLOCKS, tail)
+    n_h1 = tail // 2
     for b in prange(nblocks):
         ws = np.empty((ROW_LANE * n + N_LANE_ROWS) * L)
         buf = np.empty((n_states, 2 * n, L))
+        hbuf = np.empty((n_states, 2 * n, L))
         valid = np.empty(L, dtype=np.bool_)
         per = np.empty(L, dtype=np.int64)
+        rh = np.empty(L)
+        re = np.empty(L)
         for lo in range(b * block, min(m, (b + 1) * block), L):
             cnt = min(L, m - lo, (b + 1) * block - lo)
             # -- load LANES trajectories; missing lanes repeat the last one (their results are dropped)
@@ -688,17 +770,21 @@ def _canonical_sweep(
                 ws[(lane + LANE_BIG) * L + j] = 1.0
                 ws[(lane + LANE_VS) * L + j] = 1.0
                 ws[(lane + LANE_PROD) * L + j] = 1.0
-            _run_block(ws, alpha, steps, tail, individual, lyapunov, n_states, buf)
+            _run_block(ws, alpha, steps, tail, individual, lyapunov, n_states, buf, hbuf)
             for j in range(L):
                 valid[j] = math.isfinite(ws[(lane + LANE_CHK) * L + j])
             _block_periods(buf.reshape((n_states, n, 2, L)), ws[(lane + LANE_SMAX) * L:(lane + LANE_SMAX + 1) * L],
                            ws[(lane + LANE_SSUM) * L:(lane + LANE_SSUM + 1) * L], valid, period_tol, period_rtol,
                            max_period, per)
+            _block_residuals(buf.reshape((n_states, n, 2, L)), per, valid, re)
+            _block_residuals(hbuf.reshape((n_states, n, 2, L)), per, valid, rh)
             for j in range(cnt):
                 g = lo + j
                 fail = not valid[j]
                 status[g] = STATUS_NONFINITE if fail else STATUS_OK
                 period[g] = per[j]
+                res_head[g] = rh[j]
+                res_end[g] = re[j]
                 for i in range(n):
                     fx[i, g] = np.nan if fail else ws[(2 * i) * L + j]
                     fy[i, g] = np.nan if fail else ws[(2 * i + 1) * L + j]
@@ -712,6 +798,9 @@ def _canonical_sweep(
                     mean_cos[g] = np.nan
                     rms_step[g] = np.nan
                     lyap[g] = np.nan
+                    lyap_se[g] = np.nan
+                    loss_h1[g] = np.nan
+                    loss_h2[g] = np.nan
                     for i in range(n):
                         mean_sq[i, g] = np.nan
                         min_r2[i, g] = np.nan
@@ -724,13 +813,27 @@ def _canonical_sweep(
                 mean_cos[g] = 1.0 - 0.5 * msd
                 rms_step[g] = math.sqrt(msd)
                 lyap[g] = ws[(lane + LANE_LYAP) * L + j] / tail if lyapunov else np.nan
+                lyap_se[g] = np.nan
+                if lyapunov and nb >= 2:
+                    bsum = 0.0
+                    bsq = 0.0
+                    for q in range(nb):
+                        blen = ((q + 1) * tail) // nb - (q * tail) // nb
+                        bm = ws[(lane + LANE_LB + q) * L + j] / blen
+                        bsum += bm
+                        bsq += bm * bm
+                    bmean = bsum / nb
+                    lyap_se[g] = math.sqrt(max(0.0, (bsq - nb * bmean * bmean) / (nb - 1)) / nb)
+                s1h = ws[(lane + LANE_S1H) * L + j]
+                loss_h1[g] = ws[(lane + LANE_K) * L + j] + s1h / n_h1 if n_h1 > 0 else np.nan
+                loss_h2[g] = ws[(lane + LANE_K) * L + j] + (ws[(lane + LANE_S1) * L + j] - s1h) / (tail - n_h1)
                 for i in range(n):
                     mean_sq[i, g] = ws[(ROW_SQ * n + i) * L + j] / tail
                     min_r2[i, g] = ws[(ROW_MIN_R2 * n + i) * L + j]
                     max_r2[i, g] = ws[(ROW_MAX_R2 * n + i) * L + j]
     return (
         mean_loss, std_loss, mean_cos, rms_step, mean_sq, min_r2, max_r2, lyap, period, status, fx, fy,
-        states,
+        states, lyap_se, loss_h1, loss_h2, res_head, res_end,
     )
 
 

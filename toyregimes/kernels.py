@@ -30,6 +30,10 @@ from numba import njit
 STATUS_OK = 0
 STATUS_NONFINITE = 1
 
+# Components of a state below FLOOR times their group's norm, and tangent-vector components below
+# FLOOR, are raised to FLOOR (same sign) after every step: see _floor_group.
+FLOOR = 1e-60
+
 
 # ----------------------------------------------------------------------------- Rayleigh family
 @njit(cache=True)
@@ -149,6 +153,28 @@ def _sharpness_impl(theta, offsets, mats, individual, hbuf, group_out):
     return _tangent_max_eigenvalue_jit(hbuf, u)
 
 
+@njit(cache=True)
+def _floor_group(theta, a, b):
+    """Raise components of ``theta[a:b]`` below ``FLOOR |theta[a:b]|`` in magnitude to that value.
+
+    A component that decays towards a minimum (``y_i`` of a converging canonical group) would
+    otherwise pass through the subnormal range, where arithmetic is ~100x slower, and reach exactly 0,
+    where it is frozen: the gradient of that component is proportional to it, so a group at exactly
+    ``y_i = 0`` can never leave a minimum that later becomes unstable (``c_i > 1`` when the total
+    constraint shrinks its radius).  At ``1e-60`` of the group norm the component is 44 orders of
+    magnitude below the rounding of the others, so nothing observable changes while the minimum is
+    stable, and the group leaves it (as any perturbed system would) once it is not.  The sign is
+    kept; NaN passes through (``NaN < lim`` is false).
+    """
+    r2 = 0.0
+    for p in range(a, b):
+        r2 += theta[p] * theta[p]
+    lim = FLOOR * math.sqrt(r2)
+    for p in range(a, b):
+        if abs(theta[p]) < lim:
+            theta[p] = math.copysign(lim, theta[p])
+
+
 def _project_tangent(theta, offsets, individual, radii, v):
     """Remove from ``v`` its components normal to the constraint set at ``theta`` (in place)."""
     n = offsets.size - 1
@@ -174,7 +200,7 @@ def _project_tangent(theta, offsets, individual, radii, v):
 
 def _pgd_run_impl(
     theta0, tangent0, elr, steps, record_every, individual, lyapunov, tail_len, offsets, mats, noise=None,
-    with_sharpness=True,
+    with_sharpness=True, head_start=-1,
 ):
     """Projected gradient descent on the sphere, recording diagnostics every ``record_every`` steps.
 
@@ -192,7 +218,10 @@ def _pgd_run_impl(
     gradient noise ``P_i xi_i / (|theta_i| sqrt(d_i - 1))`` to each group's gradient (``P_i`` the
     projection orthogonal to ``theta_i``), so its mean square is ``1/r_i^2``; it is pre-scaled by the
     caller and excluded from the tangent map.  A non-finite value stops the run: the remaining records are NaN and
-    the status says at which step it happened.
+    the status says at which step it happened.  With ``head_start >= 0`` the ``tail_len`` states from
+    ``theta_{head_start}`` on are kept too (the head of the tail window, for the trend of the period
+    residual).  After each step every group is floored (:func:`_floor_group`), and so are tangent
+    components below ``FLOOR``.
     """
     dim = theta0.size
     n = offsets.size - 1
@@ -205,6 +234,7 @@ def _pgd_run_impl(
     tsharp_rec = np.full(n_rec, np.nan)
     growth_rec = np.full(n_rec, np.nan)
     tail_buf = np.full((tail_len, dim), np.nan)
+    head_buf = np.full((tail_len if head_start >= 0 else 0, dim), np.nan)
 
     theta = theta0.copy()
     nxt = np.empty(dim)
@@ -227,6 +257,8 @@ def _pgd_run_impl(
     for t in range(steps):
         if tail_len > 0:
             tail_buf[t % tail_len, :] = theta
+        if head_start >= 0 and head_start <= t < head_start + tail_len:
+            head_buf[t - head_start, :] = theta
         loss = _loss_grad(theta, offsets, mats, grad)
         for p in range(dim):
             nxt[p] = theta[p] - elr * grad[p]
@@ -266,6 +298,8 @@ def _pgd_run_impl(
             status = STATUS_NONFINITE
             fail_step = t
             break
+        for i in range(n):
+            _floor_group(nxt, offsets[i], offsets[i + 1])
         if lyapunov:
             _hessian(theta, offsets, mats, hbuf)
             for p in range(dim):
@@ -288,6 +322,8 @@ def _pgd_run_impl(
             if vn > 0.0:
                 for p in range(dim):
                     v[p] = hv[p] / vn
+                    if abs(v[p]) < FLOOR:
+                        v[p] = math.copysign(FLOOR, v[p])
         if t % record_every == 0:
             k = t // record_every
             loss_rec[k] = loss
@@ -322,7 +358,7 @@ def _pgd_run_impl(
         tail[j, :] = tail_buf[(steps + j) % tail_len, :]
     return (
         loss_rec, sq_rec, geff_rec, angle_rec, sharp_rec, tsharp_rec, growth_rec, tail, theta,
-        status, fail_step,
+        status, fail_step, head_buf,
     )
 
 

@@ -47,6 +47,7 @@ def simulate(
     lyapunov: bool = False,
     noise_scale: float = 0.0,
     sharpness: bool = True,
+    tail=None,
 ) -> xr.Dataset:
     """Run PGD on the unit sphere with fixed effective learning rate ``elr``.
 
@@ -82,6 +83,12 @@ def simulate(
     sharpness : bool
         Record the sphere sharpness (one small eigen-solve per record, the costliest diagnostic);
         with False, ``sharpness`` and ``total_sharpness`` are NaN.
+    tail : int, optional
+        The tail window that :func:`toyregimes.analysis.classify` summarises by default (the last
+        ``tail`` steps; default ``steps // 2``, at least 1).  The run keeps the ``min(steps, 128)``
+        states from step ``min(steps - tail, steps - 128)`` on (``head_state``) as well as the last
+        ones, so the classification can tell a period residual that shrinks (approach to a
+        neutrally stable orbit) from one that does not.
 
     Returns
     -------
@@ -92,7 +99,8 @@ def simulate(
         (sphere Hessian, see :meth:`Toy.sharpness`); ``initial_state`` and ``final_state``
         (``theta_0`` and ``theta_steps``, dims ``(group, component)``, NaN-padded for ragged
         groups); ``tail_state`` (the last ``min(steps, 128)`` states ``theta_t``, dims
-        ``(tail_step, group, component)``) for period detection; ``tangent_log_growth``
+        ``(tail_step, group, component)``) for period detection and ``head_state`` (as many from the
+        head of the tail window, dims ``(head_step, group, component)``); ``tangent_log_growth``
         (NaN unless ``lyapunov``).  ``attrs`` hold every input and ``status`` (``"ok"`` or
         ``"diverged_numerically"``, with ``diverged_at_step``).
 
@@ -117,20 +125,25 @@ def simulate(
     # Lyapunov estimate on never changes the trajectory.
     tangent0 = np.random.default_rng([seed, 1]).standard_normal(toy.dim)
     tail_len = min(steps, TAIL_STATES)
+    tail = max(1, steps // 2) if tail is None else as_int(tail, "tail", minimum=1)
+    if tail > steps:
+        raise ValueError(f"tail must be <= steps ({steps}), got {tail}")
+    head_start = min(steps - tail, steps - tail_len)
 
     args = (theta0, tangent0, elr, steps, record_every, constraint == "individual", lyapunov, tail_len,
             toy.offsets, toy.mats)
     noise = None
     if noise_scale > 0:
         noise = noise_scale * np.random.default_rng([seed, 2]).standard_normal((steps, toy.dim))
-    out = toy.kernels["pgd_run"](*args, noise, bool(sharpness))
-    loss, sq, geff, angle, sharp, tsharp, growth, tail, final, status, fail_step = out
+    out = toy.kernels["pgd_run"](*args, noise, bool(sharpness), head_start)
+    loss, sq, geff, angle, sharp, tsharp, growth, last, final, status, fail_step, head = out
     record_steps = np.arange(0, steps, record_every, dtype=np.int64)
     attrs = {
         "toyregimes_kind": "run",
         "toyregimes_version": __version__,
         "elr": elr,
         "steps": steps,
+        "tail": tail,
         "constraint": constraint,
         "seed": seed,
         "init": "random" if init is None else "given",
@@ -160,7 +173,11 @@ def simulate(
             "final_state": (("group", "component"), toy.to_rows(final)),
             "tail_state": (
                 ("tail_step", "group", "component"),
-                np.stack([toy.to_rows(row) for row in tail]),
+                np.stack([toy.to_rows(row) for row in last]),
+            ),
+            "head_state": (
+                ("head_step", "group", "component"),
+                np.stack([toy.to_rows(row) for row in head]),
             ),
             "tangent_log_growth": ("step", growth),
         },
@@ -168,6 +185,7 @@ def simulate(
             "step": record_steps,
             "group": np.arange(toy.n_groups, dtype=np.int64),
             "tail_step": np.arange(steps - tail_len, steps, dtype=np.int64),
+            "head_step": np.arange(head_start, head_start + tail_len, dtype=np.int64),
         },
         attrs=attrs,
     )

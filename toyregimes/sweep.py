@@ -56,7 +56,14 @@ SWEEP_VARIABLES = {
     "status": ("elr", "seed"),
     "regime": ("elr", "seed"),
     "score": ("elr", "seed"),
+    "lyapunov_se": ("elr", "seed"),
+    "residual_head": ("elr", "seed"),
+    "residual_end": ("elr", "seed"),
+    "loss_first_half": ("elr", "seed"),
+    "loss_second_half": ("elr", "seed"),
 }
+# Raw per-point evidence of the regime label (see toyregimes.analysis), besides the statistics above.
+EVIDENCE = ("lyapunov_se", "loss_first_half", "loss_second_half", "residual_head", "residual_end", "sharpness_c")
 _ATTRS = ("toy", "steps", "tail", "constraint", "lyapunov", "seeds")
 
 io.register_schema("sweep", ("elr", "seed", "group"), SWEEP_VARIABLES, _ATTRS)
@@ -200,7 +207,8 @@ class SweepPlan:
         """``name -> (dtype, trailing shape)`` of the arrays :func:`run_chunk` returns (leading dim = points)."""
         f8, i8 = np.dtype(np.float64), np.dtype(np.int64)
         n_g = self.toy.n_groups
-        spec = {name: (f8, ()) for name in ("mean_loss", "std_loss", "mean_cos_angle", "rms_step", "lyapunov")}
+        spec = {name: (f8, ()) for name in ("mean_loss", "std_loss", "mean_cos_angle", "rms_step", "lyapunov",
+                                             *EVIDENCE)}
         spec.update({name: (f8, (n_g,)) for name in ("mean_sq_norm", "min_r2", "max_r2")})
         spec.update({"period": (i8, ()), "status": (i8, ())})
         if self.record_states:
@@ -254,10 +262,7 @@ def make_plan(
     Example: ``make_plan(canonical([1, 2]), k=[0.5, 2.0], seeds=2).n_points == 4``.
     """
     toy = _check_toy(toy)
-    unknown = set(criteria) - set(analysis.DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown classification criteria {sorted(unknown)}; allowed {sorted(analysis.DEFAULTS)}")
-    opts = {**analysis.DEFAULTS, **criteria}
+    opts = analysis.check_criteria(criteria)
     if (elr is None) == (k is None):
         raise ValueError("give exactly one of elr and k")
     a_sum = float(np.sum(toy.alpha_eff))
@@ -282,9 +287,7 @@ def make_plan(
     lyapunov = bool(lyapunov)
     record_states = bool(record_states)
     chunk_size = as_int(chunk_size, "chunk_size", minimum=1)
-    max_period = as_int(opts["max_period"], "max_period", minimum=1)
-    for key in ("period_tol", "period_rtol", "divergence_tol", "divergence_cos"):
-        as_positive(opts[key], key)
+    max_period = opts["max_period"]
     n_states = min(steps, 2 * max_period)
 
     theta0, tang0 = _initial(toy, seeds, individual)
@@ -342,10 +345,11 @@ def _run_chunk(arrays, lo, hi):
             e, alpha, steps, tail, individual, lyapunov, n_states, max_period,
             float(opts["period_tol"]), float(opts["period_rtol"]), BLOCK, bool(record_states),
         )
-        ml, sl, mc, ma, msq, r2lo, r2hi, ly, per, stat, fx, fy, st = out
+        ml, sl, mc, ma, msq, r2lo, r2hi, ly, per, stat, fx, fy, st, lse, lh1, lh2, rh, re = out
         chunk = dict(mean_loss=ml, std_loss=sl, mean_cos_angle=mc, rms_step=ma,
                      mean_sq_norm=msq.T, min_r2=r2lo.T, max_r2=r2hi.T, lyapunov=ly,
-                     period=per, status=stat)
+                     period=per, status=stat, lyapunov_se=lse, loss_first_half=lh1, loss_second_half=lh2,
+                     residual_head=rh, residual_end=re, sharpness_c=np.full(hi - lo, np.nan))
         if record_states:
             final = np.empty((hi - lo, 2 * fx.shape[0]))
             final[:, 0::2] = fx.T
@@ -395,14 +399,18 @@ def assemble(plan: SweepPlan, chunks) -> xr.Dataset:
         c_hi = elr_pt[:, None] * a_eff[None, :] / res["min_r2"]
     min_c = np.min(c_lo, axis=1)
     max_c = np.max(c_hi, axis=1)
+    if not np.all(np.isfinite(a_eff)):  # toys without alpha_eff: half the sphere sharpness times elr
+        max_c = res["sharpness_c"].copy()
     min_loss = toy.min_loss if np.isfinite(toy.min_loss) else 0.0
+    criteria = {key: opts[key] for key in analysis.DEFAULTS if key != "max_period"}
     regime = np.array([
         analysis.classify_stats(
             status="ok" if ok[p] else "diverged_numerically",
             mean_loss=res["mean_loss"][p], mean_cos_angle=res["mean_cos_angle"][p],
-            period=int(res["period"][p]), lyapunov=res["lyapunov"][p], random_level=toy.random_level,
-            min_loss=min_loss, divergence_tol=opts["divergence_tol"], divergence_cos=opts["divergence_cos"],
-            chaos_tol=opts["chaos_tol"],
+            period=int(res["period"][p]), lyapunov=res["lyapunov"][p], lyapunov_se=res["lyapunov_se"][p],
+            max_c=max_c[p], residual_head=res["residual_head"][p], residual_end=res["residual_end"][p],
+            loss_first_half=res["loss_first_half"][p], loss_second_half=res["loss_second_half"][p],
+            random_level=toy.random_level, min_loss=min_loss, **criteria,
         )
         for p in range(n_pts)
     ])
@@ -424,9 +432,13 @@ def assemble(plan: SweepPlan, chunks) -> xr.Dataset:
             ("elr", "seed"),
             analysis.signed_score(
                 mean_loss=res["mean_loss"], period=res["period"], max_c=max_c,
-                random_level=toy.random_level, min_loss=min_loss,
+                random_level=toy.random_level, min_loss=min_loss, converged=regime == "convergence",
             ).reshape(shape),
         ),
+        **{
+            name: (("elr", "seed"), res[name].reshape(shape))
+            for name in ("lyapunov_se", "residual_head", "residual_end", "loss_first_half", "loss_second_half")
+        },
     }
     if record_states:
         data["tail_state"] = (("elr", "seed", "tail_step", "component"), states.reshape(*shape, n_states, toy.dim))
@@ -621,23 +633,27 @@ def _generic_chunk(toy, e, th, tv, steps, tail, individual, lyapunov, n_states, 
                    pgd_run=None):
     """Fallback for toys without a batched kernel: the single-run kernel, one trajectory at a time.
 
-    Statistics are reduced from its per-step records with the same definitions as the batched
-    kernel (population std, cos of the recorded angle, exponent = tail log growth / tail).
+    Statistics and evidence are reduced from its per-step records with the same definitions as the
+    batched kernel (population std, cos of the recorded angle, exponent = tail log growth / tail,
+    block standard error, halves, head and end residuals); ``sharpness_c`` is half the largest
+    recorded sphere sharpness over the tail times ``elr`` (the stability measure of toys without
+    ``alpha_eff``).
     """
     m = e.size
-    out = {
-        "mean_loss": np.full(m, np.nan), "std_loss": np.full(m, np.nan), "mean_cos_angle": np.full(m, np.nan),
-        "rms_step": np.full(m, np.nan), "mean_sq_norm": np.full((m, toy.n_groups), np.nan),
-        "min_r2": np.full((m, toy.n_groups), np.nan), "max_r2": np.full((m, toy.n_groups), np.nan),
-        "lyapunov": np.full(m, np.nan), "period": np.zeros(m, dtype=np.int64),
+    out = {name: np.full(m, np.nan) for name in ("mean_loss", "std_loss", "mean_cos_angle", "rms_step",
+                                                   "lyapunov", *EVIDENCE)}
+    out.update({
+        "mean_sq_norm": np.full((m, toy.n_groups), np.nan), "min_r2": np.full((m, toy.n_groups), np.nan),
+        "max_r2": np.full((m, toy.n_groups), np.nan), "period": np.zeros(m, dtype=np.int64),
         "status": np.zeros(m, dtype=np.int64),
-    }
+    })
+    head_start = min(steps - tail, steps - n_states)
     for c in range(m):
         rec = (pgd_run or toy.kernels["pgd_run"])(
             np.ascontiguousarray(th[:, c]), np.ascontiguousarray(tv[:, c]), float(e[c]), steps, 1, individual,
-            lyapunov, n_states, toy.offsets, toy.mats,
+            lyapunov, n_states, toy.offsets, toy.mats, None, True, head_start,
         )
-        loss, sq, _geff, angle, _sh, _tsh, growth, tail_states, theta, status, _fail = rec
+        loss, sq, _geff, angle, sharp, _tsh, growth, tail_states, theta, status, _fail, head_states = rec
         if states is not None:
             states[lo + c] = tail_states
             final[lo + c] = theta
@@ -652,11 +668,17 @@ def _generic_chunk(toy, e, th, tv, steps, tail, individual, lyapunov, n_states, 
         out["mean_sq_norm"][c] = sq[w].mean(axis=0)
         out["min_r2"][c] = sq[w].min(axis=0)
         out["max_r2"][c] = sq[w].max(axis=0)
+        h = tail // 2
+        out["loss_first_half"][c] = loss[w][:h].mean() if h else np.nan
+        out["loss_second_half"][c] = loss[w][h:].mean()
+        out["sharpness_c"][c] = 0.5 * float(e[c]) * np.max(sharp[w])
         if lyapunov:
             out["lyapunov"][c] = growth[w].sum() / tail
-        out["period"][c] = analysis.detect_period(
-            tail_states, opts["period_tol"], opts["period_rtol"], int(opts["max_period"])
-        )
+            out["lyapunov_se"][c] = analysis.block_exponents(growth[w])[1]
+        p = analysis.detect_period(tail_states, opts["period_tol"], opts["period_rtol"], int(opts["max_period"]))
+        out["period"][c] = p
+        out["residual_head"][c] = analysis.relative_residual(head_states, p)
+        out["residual_end"][c] = analysis.relative_residual(tail_states, p)
     return out
 
 
