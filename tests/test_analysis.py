@@ -20,18 +20,93 @@ def test_detect_period_on_exact_sequences():
     assert analysis.detect_period(three[:5]) == 0
 
 
-def test_classify_stats_criteria():
-    base = {"mean_loss": 1.0, "mean_cos_angle": 0.7, "random_level": 3.0, "min_loss": 0.0}
-    assert analysis.classify_stats(**base, period=1) == "convergence"
-    assert analysis.classify_stats(**base, period=2) == "periodic"
-    assert analysis.classify_stats(**base, period=0, lyapunov=0.3) == "chaotic"
-    assert analysis.classify_stats(**base, period=0, lyapunov=0.0) == "quasi_periodic"
-    assert analysis.classify_stats(**base, period=0) == "aperiodic"
-    assert analysis.classify_stats(**base, period=0, status="diverged_numerically") == "diverged_numerically"
-    near_random = {**base, "mean_loss": 2.97, "mean_cos_angle": 0.01}
-    assert analysis.classify_stats(**near_random, period=0, lyapunov=0.1) == "divergence"
+# Evidence of a clean period-2 orbit (a canonical 2-cycle at k = 1.5); each rule is tested by
+# changing one piece of evidence away from it.
+PERIODIC = {"mean_loss": 1.0, "mean_cos_angle": 0.67, "random_level": 3.0, "min_loss": 0.0, "period": 2,
+            "lyapunov": 0.0, "lyapunov_se": 1e-5, "max_c": 1.5, "residual_head": 0.02, "residual_end": 0.015,
+            "loss_first_half": 1.0, "loss_second_half": 1.0}
+FIXED = {**PERIODIC, "mean_loss": 1e-12, "period": 1, "lyapunov": -0.2, "max_c": 0.8, "residual_head": np.nan,
+         "residual_end": np.nan, "loss_first_half": 1e-12, "loss_second_half": 1e-12}
+
+
+def test_decision_procedure_rule_by_rule():
+    cs = analysis.classify_stats
+    assert cs(**PERIODIC) == "periodic"
+    assert cs(**FIXED) == "convergence"
+    assert cs(**{**PERIODIC, "status": "diverged_numerically"}) == "diverged_numerically"
+    assert cs(**{**PERIODIC, "mean_loss": np.nan}) == "diverged_numerically"
+    # chaos wins over a periodic-looking tail once the exponent is significant (lambda - 3 se > tol) ...
+    assert cs(**{**PERIODIC, "lyapunov": 0.05, "lyapunov_se": 0.01}) == "chaotic"
+    # ... but not when it is within three standard errors of chaos_tol: then the evidence disagrees
+    assert cs(**{**PERIODIC, "lyapunov": 0.05, "lyapunov_se": 0.02}) == "undetermined"
+    # a fixed point is convergence only at a stable minimum
+    assert cs(**{**FIXED, "max_c": 1.02}) == "transient"  # resting at a minimum that became unstable
+    assert cs(**{**FIXED, "mean_loss": 1.5}) == "transient"  # never moved / a saddle
+    assert cs(**{**FIXED, "max_c": np.nan}) == "undetermined"  # stability unknown
+    # a periodic tail while every group is stable is still converging
+    assert cs(**{**PERIODIC, "max_c": 0.99}) == "transient"
+    # the residual must not grow, and the head must already be near the orbit
+    assert cs(**{**PERIODIC, "residual_head": 0.005, "residual_end": 0.015}) == "undetermined"
+    assert cs(**{**PERIODIC, "residual_head": 0.6}) == "undetermined"  # a laminar phase / late capture
+    assert cs(**{**PERIODIC, "residual_head": np.nan}) == "undetermined"
+    assert cs(**{**PERIODIC, "residual_head": 0.0, "residual_end": 1e-12}) == "periodic"  # rounding only
+    # an exact periodic orbit is never divergence, even near the random level with decorrelated steps
+    assert cs(**{**PERIODIC, "mean_loss": 2.97, "mean_cos_angle": 0.01, "loss_first_half": 2.97,
+                 "loss_second_half": 2.97}) == "periodic"
+    # halves of the tail that differ
+    assert cs(**{**PERIODIC, "loss_second_half": 1.1}) == "undetermined"
+    # no period
+    aper = {**PERIODIC, "period": 0, "residual_head": np.nan, "residual_end": np.nan}
+    assert cs(**aper) == "quasi_periodic"
+    assert cs(**{**aper, "lyapunov": np.nan}) == "aperiodic"
+    assert cs(**{**aper, "lyapunov": 0.002, "lyapunov_se": 0.001}) == "undetermined"
+    assert cs(**{**aper, "loss_first_half": 0.9}) == "undetermined"
+    near_random = {**aper, "mean_loss": 2.97, "mean_cos_angle": 0.01, "loss_first_half": 2.97,
+                   "loss_second_half": 2.97}
+    assert cs(**{**near_random, "lyapunov": 0.1}) == "divergence"
+    assert cs(**{**near_random, "lyapunov": np.nan}) == "divergence"
     # loss near random but steps still correlated: not divergence
-    assert analysis.classify_stats(**{**near_random, "mean_cos_angle": 0.5}, period=0, lyapunov=0.1) == "chaotic"
+    assert cs(**{**near_random, "mean_cos_angle": 0.5, "lyapunov": 0.1}) == "chaotic"
+    with pytest.raises(ValueError, match="unknown classification criteria"):
+        cs(**PERIODIC, banana=1)
+
+
+def test_block_exponents_and_relative_residual():
+    lam, se = analysis.block_exponents(np.full(80, 0.1))
+    assert lam == pytest.approx(0.1) and se == pytest.approx(0.0, abs=1e-15)
+    rng = np.random.default_rng(5)
+    g = 0.05 + rng.standard_normal(80_000)  # independent steps: se = 1 / sqrt(T)
+    lam, se = analysis.block_exponents(g)
+    assert se == pytest.approx(1 / np.sqrt(g.size), rel=0.6)
+    assert abs(lam - 0.05) < 4 * se
+    t = np.arange(100)
+    two = np.stack([np.cos(np.pi * t), np.zeros(100)], axis=1)
+    assert analysis.relative_residual(two, 2) == 0.0
+    assert np.isnan(analysis.relative_residual(two, 1)) and np.isnan(analysis.relative_residual(two[:2], 2))
+    wobble = two + 0.01 * np.stack([np.zeros(100), np.cos(0.3 * t)], axis=1)
+    # max |x_{t+2} - x_t| = 0.01 * max |cos(0.3 (t + 2)) - cos(0.3 t)| ~ 0.0113, mean step ~ 2
+    assert analysis.relative_residual(wobble, 2) == pytest.approx(0.01 * 2 * np.sin(0.3) / 2, rel=0.05)
+
+
+def test_a_run_that_never_moved_is_not_convergence():
+    run = tr.simulate(tr.toys.canonical([1, 2, 3]), elr=1e-12, steps=2000, seed=0, lyapunov=True)
+    label, ev = tr.analysis.classify(run)
+    assert label == "transient" and ev["period"] == 1
+    assert ev["score"] > 0  # not scored as deep inside convergence
+    res = tr.sweep(tr.toys.canonical([1, 2, 3]), elr=[1e-12], seeds=3, steps=2000, tail=500, progress=False)
+    assert (res.regime.values == "transient").all() and (res.score.values > 0).all()
+
+
+def test_single_group_two_cycle_at_large_c_is_periodic_not_divergence():
+    # c = 60: loss alpha (1 - 1/c) / 2 is within 2% of the random level and cos angle = 1/c < 0.05, but the
+    # orbit is an exact (stable, multiplier (1 - 2/c^2)^2) 2-cycle
+    toy = tr.toys.canonical([2.0])
+    run = tr.simulate(toy, elr=30.0, steps=20_000, seed=3, lyapunov=True)
+    label, ev = tr.analysis.classify(run)
+    assert (label, ev["period"]) == ("periodic", 2)
+    assert ev["mean_loss"] == pytest.approx(2.0 * (1 - 1 / 60) / 2, rel=1e-5)  # SPEC: alpha (1 - 1/c) / 2
+    res = tr.sweep(toy, elr=[30.0], seeds=4, steps=4000, tail=1000, progress=False)
+    assert (res.regime.values == "periodic").all() and (res.period.values == 2).all()
 
 
 @pytest.mark.parametrize(

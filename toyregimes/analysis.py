@@ -26,10 +26,14 @@ transient            a fixed point that is not a stable minimum (a run that bare
                      saddle, a minimum whose ``c_max >= 1`` it has not yet left), or a periodic
                      tail although every group is stable throughout (then no periodic orbit
                      exists: the run is still converging).
-periodic             period ``p >= 2`` in the last states, the same period test passes at the head
-                     of the tail, the residual did not grow (``residual_end <= residual_growth *
-                     residual_head``), the exponent is at most ``chaos_tol``, and the mean losses
-                     of the two halves of the tail differ by at most ``drift_tol * span``.
+periodic             period ``p >= 2`` in the last states (relative residual ``< period_rtol``),
+                     the head of the tail already near that orbit (``residual_head < head_rtol``)
+                     and the residual not growing (``residual_end <= residual_growth *
+                     residual_head``), the exponent at most ``chaos_tol``, and the mean losses of
+                     the two halves of the tail within ``drift_tol * span`` of each other.  (A
+                     residual that shrinks into ``period_rtol`` during the tail is the algebraic,
+                     ``t^(-1/2)``, approach to a neutrally stable orbit; a head far from the orbit
+                     is a laminar phase or a late capture.)
 undetermined         the evidence disagrees: a periodic end with a non-periodic or
                      growing-residual head, an exponent above ``chaos_tol`` but not significantly,
                      halves of the tail that differ, or an unknown stability margin.
@@ -80,6 +84,7 @@ DEFAULTS = {
     "chaos_tol": 1e-3,
     "chaos_z": 3.0,
     "loss_tol": 1e-6,
+    "head_rtol": 0.1,
     "residual_growth": 1.5,
     "drift_tol": 0.02,
     "divergence_tol": 0.02,
@@ -291,7 +296,7 @@ def classify_stats(
     if period >= 2:
         if np.isfinite(max_c) and max_c < 1.0:
             return "transient"
-        steady = (residual_head < o["period_rtol"]
+        steady = (residual_head < o["head_rtol"]
                   and residual_end <= o["residual_growth"] * residual_head + RESIDUAL_NOISE)
         if above_tol or drifting or not steady:
             return "undetermined"

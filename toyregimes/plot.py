@@ -31,6 +31,8 @@ REGIME_COLORS = {
     "chaotic": "#DD8452",
     "divergence": "#C44E52",
     "diverged_numerically": "#000000",
+    "transient": "#B8D4EA",
+    "undetermined": "#E5E5E5",
 }
 
 
@@ -152,12 +154,30 @@ def _regime_legend(fig, labels) -> None:
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize="small", frameon=False)
 
 
+def _equilibrium_theory_applies(ds: xr.Dataset) -> bool:
+    """True if the closed forms of the coupled 2-cycle hold for the sweep's toy.
+
+    They hold for every toy whose groups are 2-dimensional Rayleigh groups (canonical, or rotated,
+    with any offset): each is the canonical group ``alpha_i sin^2 phi`` with ``alpha_i = alpha_eff_i``
+    plus a constant, so ``(F - F_min) / (F_rand - F_min) = 1 - 1/k`` and ``cos angle = 1/k`` on the
+    equilibrium.  Not for groups of other dimensions (their random level is the mean eigenvalue, not
+    the midpoint) nor for custom toys (no ``alpha_eff``).
+    """
+    dims = np.atleast_1d(np.asarray(ds.attrs.get("dims", []), dtype=float))
+    alpha = np.atleast_1d(np.asarray(ds.attrs.get("alpha_eff", [np.nan]), dtype=float))
+    return bool(dims.size and np.all(dims == 2) and np.all(np.isfinite(alpha)) and np.all(alpha > 0))
+
+
 def plot_phase_diagram(ds: xr.Dataset, fig=None):
     """1-D phase diagram of a sweep over ``k = elr * sum(alpha)`` (log axis).
 
-    Panels: time-averaged loss ``F / (A/2)`` with the theory curve ``max(0, 1 - 1/k)``; std of F;
-    largest Lyapunov exponent; mean cos-angle with ``min(1, 1/k)``.  One dot per (k, seed); the
-    background is shaded by the majority regime label at each k.  Returns the figure.
+    Panels: time-averaged loss as the fraction of the way from the minimum to the random level,
+    ``(F - F_min) / (F_rand - F_min)``, with the theory curve ``max(0, 1 - 1/k)`` in the same
+    normalisation; std of F (same scale); largest Lyapunov exponent; mean cos-angle with
+    ``min(1, 1/k)``.  Theory is drawn only where it holds (total constraint, every group a 2-D
+    Rayleigh group, see :func:`_equilibrium_theory_applies`); otherwise the panel says that there is no
+    closed form.  One dot per (k, seed); the background is shaded by the majority regime label at each
+    k.  Returns the figure.
 
     Example: ``plot_phase_diagram(sweep(canonical([1, 2, 3]), k=np.geomspace(.1, 100, 400)))``.
     """
@@ -167,25 +187,32 @@ def plot_phase_diagram(ds: xr.Dataset, fig=None):
         fig = plt.figure(figsize=(7.5, 8.5), layout="constrained")
     axes = fig.subplots(4, 1, sharex=True)
     k = _k(ds)
-    half = float(ds.attrs["random_level"]) - float(ds.attrs.get("min_loss", 0.0))
+    min_loss = float(ds.attrs.get("min_loss", 0.0))
+    half = float(ds.attrs["random_level"]) - min_loss
     labels = _majority(ds["regime"].values)
     kk = np.repeat(k[:, None], ds.sizes["seed"], axis=1)
     theory_k = np.geomspace(k.min(), k.max(), 800)
     dot = {"s": 3, "color": "k", "alpha": 0.5, "lw": 0, "rasterized": True}
     total = ds.attrs["constraint"] == "total"
+    theory_ok = total and _equilibrium_theory_applies(ds)
 
     panels = [
-        (ds["mean_loss"].values / half, "mean F / random level", np.clip(1 - 1 / theory_k, 0, None)),
-        (ds["std_loss"].values / half, "std F / random level", None),
+        ((ds["mean_loss"].values - min_loss) / half, "(F̄ − F_min) / (F_rand − F_min)",
+         np.clip(1 - 1 / theory_k, 0, None)),
+        (ds["std_loss"].values / half, "std F / (F_rand − F_min)", None),
         (ds["lyapunov"].values, "largest Lyapunov exp.", None),
         (ds["mean_cos_angle"].values, "mean cos ∠(θ_t, θ_t+1)", np.minimum(1, 1 / theory_k)),
     ]
     for ax, (values, label, theory) in zip(axes, panels, strict=True):
         _shade_regimes(ax, k, labels)
         ax.scatter(kk.ravel(), values.ravel(), **dot)
-        if theory is not None and total:
+        if theory is not None and theory_ok:
             ax.plot(theory_k, theory, color="C3", lw=1.2, label="theory (equilibrium)")
             ax.legend(loc="best", fontsize="small")
+        elif theory is not None:
+            why = "individual constraint" if not total else "groups not 2-D Rayleigh"
+            ax.text(0.01, 0.95, f"no closed-form equilibrium drawn ({why})", transform=ax.transAxes,
+                    fontsize="x-small", va="top", color="0.3")
         ax.axvline(1.0, color="0.3", ls=":", lw=1)
         ax.set_ylabel(label)
     axes[2].axhline(0, color="0.3", lw=0.8)
