@@ -6,8 +6,8 @@ group-steps per second (trajectories x steps x groups / seconds), the ratios, an
 the 400-point x 8-seed headline phase diagram end to end (``toyregimes.sweep``).
 
 Two ELR ranges are timed: the headline one (k = 0.01 .. 10) and k = 1 .. 10 only.  Converging runs
-(k < 1) drive the angles towards exactly 0; the kernel and its numpy twin snap them to 0 below
-1e-60 relative every 8 steps (see ``toyregimes.batched``) instead of crossing the subnormal range,
+(k < 1) drive the angles towards exactly 0; the kernel and its numpy twin floor them at 1e-60
+relative every 8 steps (see ``toyregimes.batched``) instead of crossing the subnormal range,
 where x86 arithmetic is ~100x slower, so both ranges should now run at the same speed.
 
 Two numpy baselines, timed on the same 16384 trajectories in the same process (so the ratios are
@@ -19,6 +19,11 @@ for operation) and :func:`plain_numpy_sweep`, a textbook PGD with the same tail 
 ``python benchmarks/bench_sweep.py --phases`` instead prints the cost of a trajectory-step before the tail
 and in the tail (one thread, process CPU time, so it is robust to other jobs on the machine).
 
+``python benchmarks/bench_sweep.py --against REV`` instead times this kernel against the one of git revision
+``REV`` (its ``toyregimes/batched.py``, loaded as a separate module) on the same inputs in the same
+process, alternating the two, and prints the ratio of their rates (the budget for a change that adds
+evidence to the labels is a 10% loss).
+
 ``python benchmarks/bench_sweep.py --end-to-end`` instead times the README's main command (its
 ``toyregimes sweep`` and ``toyregimes plot``, the install step left out) in fresh processes with an
 empty Numba cache, as a newcomer runs it the first time (target: under a minute), then once more
@@ -27,6 +32,7 @@ with the cache filled.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pathlib
 import shlex
@@ -66,8 +72,8 @@ def plain_numpy_sweep(x0, y0, elr, alpha, steps, tail):
 
     Per step: the gradient ``(2 / r_i^2)(M theta_i - f_i theta_i)`` of every group, the step, the
     normalisation to the unit sphere; over the tail, the sums of the loss, its square, the squared
-    chord and ``r_i^2`` (with minimum and maximum), as the kernel reduces them.  Converged groups are
-    snapped to their minimum every 8 steps as in the kernel, so neither runs into subnormal numbers.
+    chord and ``r_i^2`` (with minimum and maximum), as the kernel reduces them.  Converging components
+    are floored at 1e-60 of ``|x_i|`` every 8 steps as in the kernel, so neither runs into subnormal numbers.
     Returns the mean loss (to check it against the kernel).
     """
     x, y = x0.copy(), y0.copy()
@@ -88,7 +94,8 @@ def plain_numpy_sweep(x0, y0, elr, alpha, steps, tail):
         nx /= norm
         ny /= norm
         if t % 8 == 7:
-            ny[np.abs(ny) < 1e-60 * np.abs(nx)] = 0.0
+            lim = 1e-60 * np.abs(nx)
+            ny = np.where(np.abs(ny) < lim, np.copysign(lim, ny), ny)
         if t >= steps - tail:
             loss = f.sum(axis=0)
             s1 += loss
@@ -162,7 +169,42 @@ def end_to_end():
                   f"{label}: {time.perf_counter() - t:.1f} s")
 
 
+def against(rev, repeat=5):
+    """Rates of this kernel and of the kernel of git revision ``rev``, same inputs, same process."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    src = subprocess.run(["git", "show", f"{rev}:toyregimes/batched.py"], cwd=root, capture_output=True, text=True,
+                         check=True).stdout
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="toyregimes-baseline-"))
+    path = folder / "baseline_batched.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("baseline_batched", path)
+    old = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(old)
+    work = N_TRAJ * STEPS * ALPHA.size
+    print(f"numba {numba.__version__}, threads {numba.get_num_threads()}; this checkout vs {rev}")
+    print(f"canonical toy alpha={ALPHA.tolist()}, {N_TRAJ} trajectories x {STEPS} steps, tail {TAIL}")
+    data = inputs(0.01, 10.0)
+    for lyap in (False, True):
+        fns = {name: (lambda mod=mod, lyap=lyap: mod.canonical_sweep(*data, ALPHA, STEPS, TAIL, False, lyap, 128, 64,
+                                                                      1e-3, 0.05, BLOCK, False))
+               for name, mod in (("this", batched), (rev, old))}
+        for fn in fns.values():
+            fn()  # compile / warm up
+        best = {name: np.inf for name in fns}
+        for _ in range(repeat):  # alternate, so that load changes hit both
+            for name, fn in fns.items():
+                t = time.perf_counter()
+                fn()
+                best[name] = min(best[name], time.perf_counter() - t)
+        rate = {name: work / t for name, t in best.items()}
+        print(f"  lyapunov={lyap!s:5}: this {rate['this']:.3g}, {rev} {rate[rev]:.3g} group-steps/s "
+              f"-> ratio {rate['this'] / rate[rev]:.3f}")
+
+
 def main():
+    if "--against" in sys.argv[1:]:
+        against(sys.argv[sys.argv.index("--against") + 1])
+        return
     if "--phases" in sys.argv[1:]:
         phases()
         return
