@@ -135,3 +135,42 @@ def test_divergence_deterministic_gap_follows_one_over_k_and_noise_brings_the_on
     assert np.isnan(onset.sel(noise_scale=0.0)) or onset.sel(noise_scale=0.0) > onset.sel(noise_scale=3.0)
     with pytest.raises(ValueError, match="noise_scales"):
         noisy_sweep(tr.toys.canonical([1.0]), k, [-1.0])
+
+
+def _theory_line(fig):
+    (ax,) = [a for a in fig.axes if a.get_ylabel().startswith("(F̄")]
+    lines = [ln for ln in ax.get_lines() if ln.get_label() == "theory (equilibrium)"]
+    return ax, lines
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.7])
+def test_phase_diagram_theory_in_the_data_normalisation_for_2d_rayleigh_toys(offset):
+    # A rotated 2-D Rayleigh toy with eigenvalues (offset, offset + a_i) is the canonical toy plus a constant: the
+    # normalised tail loss (F - F_min) / (F_rand - F_min) sits on 1 - 1/k at the equilibrium (SPEC section 2).
+    import matplotlib
+
+    matplotlib.use("Agg")
+    toy = tr.toys.rayleigh([[offset, offset + 1.0], [offset, offset + 2.0]], rotate=True, seed=3)
+    ks = np.array([1.2, 1.4])
+    ds = tr.sweep(toy, k=ks, seeds=2, steps=20_000, tail=5_000, progress=False)
+    fig = plot.plot_phase_diagram(ds)
+    ax, lines = _theory_line(fig)
+    assert len(lines) == 1
+    kx, ky = lines[0].get_data()
+    dots = ax.collections[-1].get_offsets()
+    for k in ks:
+        data = dots[np.isclose(dots[:, 0], k)][:, 1]
+        assert np.allclose(data, 1 - 1 / k, atol=1e-3), (k, data)
+        assert np.interp(k, kx, ky) == pytest.approx(1 - 1 / k, abs=1e-3)
+
+
+def test_phase_diagram_draws_no_theory_where_there_is_none():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    toy = tr.toys.rayleigh([[0.0, 1.0, 3.0], [0.0, 2.0]], rotate=True, seed=0)  # a 3-D group: no closed form
+    ds = tr.sweep(toy, elr=[0.1, 0.3], seeds=1, steps=300, tail=100, progress=False)
+    fig = plot.plot_phase_diagram(ds)
+    ax, lines = _theory_line(fig)
+    assert lines == []
+    assert any("no closed-form equilibrium" in t.get_text() for t in ax.texts)

@@ -190,7 +190,7 @@ def test_converging_runs_are_floored_not_frozen():
     states = out[12]
     y_final = np.abs(out[11])
     assert (y_final > 0).all() and (y_final < 1e-55).all()
-    assert not ((np.abs(states) < 1e-300)).any()
+    assert not (np.abs(states) < 1e-300).any()
     assert (out[8] == 1).all() and (np.abs(out[7]) < 1e-9).all()  # a neutral direction: the minima form a sphere
 
 

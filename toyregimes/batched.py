@@ -23,18 +23,23 @@ through the squared chord ``|theta_{t+1} - theta_t|^2`` only (mean cos angle and
 step takes no square root beyond the normalisation's. The numpy twin performs the same IEEE operations
 in the same order, so kernel and twin agree bit for bit.
 
-Subnormal numbers.  In converging runs y_i decays geometrically to 0, and on the way its square and
-products pass through the subnormal range, where x86 arithmetic is ~100x slower (one such lane
-stalls its whole vector).  A group with ``|y_i| < SNAP |x_i|`` (``SNAP = 1e-60``) is therefore set
-to its minimum ``y_i = 0`` when the state is stored at the end of every ``SNAP_EVERY``-th step (steps
-``t`` with ``t % 8 == 7``; a per-step snap cost a fifth of the step).  This is ~60 orders of magnitude
-below anything observable: at that point ``y_i^2`` is below one ulp of ``x_i^2``, so ``x``, the
-radii, the normalisation and the other groups are bit for bit what they would have been, and the
-loss differs by less than 1e-120.  Between two snaps ``y_i`` may shrink by 7 steps' contraction
-below the threshold; ``y_i^2`` stays normal unless a step contracts it by more than 1e-13, ~70 orders
-of margin (the threshold was 1e-100 with a snap at every step).  Likewise tangent-vector components
-below ``SNAP`` (the vector has unit norm) are set to 0 where a snapping step reads the vector.
-``simulate`` has no snap; its converging runs reach y_i = 0 through the subnormal range instead.
+Subnormal numbers, and why converging components are floored, not snapped.  In converging runs
+``y_i`` decays geometrically to 0, and on the way its square and products pass through the subnormal
+range, where x86 arithmetic is ~100x slower (one such lane stalls its whole vector).  A component with
+``|y_i| < SNAP |x_i|`` (``SNAP = 1e-60``) is therefore raised to ``SNAP |x_i|`` with its sign kept
+when the state is stored at the end of every ``SNAP_EVERY``-th step (steps ``t`` with ``t % 8 == 7``;
+a per-step test cost a fifth of the step).  It is a floor, not a snap to the minimum ``y_i = 0``:
+``y_i = 0`` is a fixed point of the map (the component of the gradient is proportional to ``y_i``),
+so a snapped group could never leave a minimum that later becomes unstable, which happens under the
+total constraint when the other groups' growth shrinks its radius until ``c_i > 1``; runs were then
+called converged with some ``c_i`` up to 1.8.  At the floor ``y_i^2`` is 120 orders of magnitude
+below ``x_i^2`` (below one ulp), so while the minimum is stable the radii, the normalisation, the
+other groups and the loss are what they would be at the minimum; once it is unstable the group
+leaves it at the rate of its multiplier ``|1 - 2 c_i|``, as any perturbed system would.  Between two
+floors ``y_i`` may shrink by 7 steps' contraction; ``y_i^2`` stays normal unless those steps contract
+it by more than ``1e-94``.  Likewise tangent-vector components below ``SNAP`` (the vector has unit
+norm) are raised to ``SNAP`` where a flooring step reads the vector.  ``simulate`` floors every step
+(:func:`toyregimes.kernels._floor_group`, relative to the group norm).
 
 The tangent vector only needs to be accurate (its direction converges to the Oseledets direction
 whatever the rounding), so it uses the closed-form Hessian-vector product and multiplications by
@@ -65,7 +70,7 @@ STATUS_NONFINITE = 1
 # without SVML).  16 factors in [1e-19, 1e19] cannot over- or underflow.
 LOG_EVERY = 16
 
-# y_i below SNAP |x_i|, and tangent components below SNAP, are set to 0 (see the module docstring).
+# y_i below SNAP |x_i|, and tangent components below SNAP, are raised to that floor (see the module docstring).
 SNAP = 1e-60
 # ... at the end of every SNAP_EVERY-th step only (steps t with t % SNAP_EVERY == SNAP_EVERY - 1).
 SNAP_EVERY = 8

@@ -67,8 +67,9 @@ def _cmd_run(args) -> int:
         seed=args.seed,
         record_every=args.record_every,
         lyapunov=args.lyapunov,
+        tail=args.tail,
     )
-    stats = tr.analysis.summary(run, args.tail)
+    stats = tr.analysis.summary(run)
     if args.out:
         tr.save(run, args.out)
     if args.plot:

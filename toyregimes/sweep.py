@@ -594,8 +594,14 @@ def sweep(
         ``lyapunov`` (NaN unless computed);
         ``period`` (``analysis.detect_period`` of the last ``2 * max_period`` states, 0 = none);
         ``status`` (``"ok"`` / ``"diverged_numerically"``); ``regime`` from
-        :func:`toyregimes.analysis.classify_stats`; ``score`` the signed regime score of
-        :func:`toyregimes.analysis.signed_score` (< 0 converges, > 0 fraction of the random level).
+        :func:`toyregimes.analysis.classify_stats`, with the evidence it was decided on:
+        ``lyapunov_se`` (standard error of the exponent from 8 blocks of the tail),
+        ``residual_head``/``residual_end`` (relative period residual at the detected period, at the
+        head and at the end of the tail; NaN unless the period is >= 2), ``loss_first_half`` /
+        ``loss_second_half`` (mean loss over the two halves of the tail) and ``max_c`` (stability of a
+        minimum; for toys without ``alpha_eff`` half the largest recorded sphere sharpness times
+        ``elr``); ``score`` the signed regime score of :func:`toyregimes.analysis.signed_score` (< 0 for
+        runs labelled convergence, otherwise the fraction of the way to the random level).
         ``attrs`` hold every input.
 
     Example: ``res = sweep(canonical([1, 2, 3]), k=np.geomspace(0.1, 10, 50), seeds=4, steps=5000,
