@@ -197,9 +197,9 @@ def plot_phase_diagram(ds: xr.Dataset, fig=None):
     theory_ok = total and _equilibrium_theory_applies(ds)
 
     panels = [
-        ((ds["mean_loss"].values - min_loss) / half, "(F̄ − F_min) / (F_rand − F_min)",
+        ((ds["mean_loss"].values - min_loss) / half, "F̄  (0 = minimum, 1 = random)",
          np.clip(1 - 1 / theory_k, 0, None)),
-        (ds["std_loss"].values / half, "std F / (F_rand − F_min)", None),
+        (ds["std_loss"].values / half, "std F  (same scale)", None),
         (ds["lyapunov"].values, "largest Lyapunov exp.", None),
         (ds["mean_cos_angle"].values, "mean cos ∠(θ_t, θ_t+1)", np.minimum(1, 1 / theory_k)),
     ]
