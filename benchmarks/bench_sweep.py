@@ -7,7 +7,7 @@ the 400-point x 8-seed headline phase diagram end to end (``toyregimes.sweep``).
 
 Two ELR ranges are timed: the headline one (k = 0.01 .. 10) and k = 1 .. 10 only.  Converging runs
 (k < 1) drive the angles towards exactly 0; the kernel and its numpy twin floor them at 1e-60
-relative every 8 steps (see ``toyregimes.batched``) instead of crossing the subnormal range,
+relative every 8 steps (see ``toyregimes.kernels.batched``) instead of crossing the subnormal range,
 where x86 arithmetic is ~100x slower, so both ranges should now run at the same speed.
 
 Two numpy baselines, timed on the same 16384 trajectories in the same process (so the ratios are
@@ -20,7 +20,7 @@ for operation) and :func:`plain_numpy_sweep`, a textbook PGD with the same tail 
 and in the tail (one thread, process CPU time, so it is robust to other jobs on the machine).
 
 ``python benchmarks/bench_sweep.py --against REV`` instead times this kernel against the one of git revision
-``REV`` (its ``toyregimes/batched.py``, loaded as a separate module) on the same inputs in the same
+``REV`` (its batched kernel, loaded as a separate module) on the same inputs in the same
 process, alternating the two, and prints the ratio of their rates (the budget for a change that adds
 evidence to the labels is a 10% loss).
 
@@ -48,7 +48,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import toyregimes as tr  # noqa: E402
 from tests import reference_batched  # noqa: E402
-from toyregimes import batched  # noqa: E402
+from toyregimes.kernels import batched  # noqa: E402
 from toyregimes.sweep import BLOCK, sweep  # noqa: E402
 
 ALPHA = np.array([1.0, 2.0, 3.0])
@@ -169,10 +169,19 @@ def end_to_end():
                   f"{label}: {time.perf_counter() - t:.1f} s")
 
 
+def _batched_path(rev):
+    """Where the batched kernel lives at ``rev`` (it moved into ``toyregimes/kernels/`` with the package layout)."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    for path in ("toyregimes/kernels/batched.py", "toyregimes/batched.py"):
+        if subprocess.run(["git", "cat-file", "-e", f"{rev}:{path}"], cwd=root, capture_output=True).returncode == 0:
+            return path
+    raise SystemExit(f"no batched kernel at revision {rev}")
+
+
 def against(rev, repeat=5):
     """Rates of this kernel and of the kernel of git revision ``rev``, same inputs, same process."""
     root = pathlib.Path(__file__).resolve().parents[1]
-    src = subprocess.run(["git", "show", f"{rev}:toyregimes/batched.py"], cwd=root, capture_output=True, text=True,
+    src = subprocess.run(["git", "show", f"{rev}:{_batched_path(rev)}"], cwd=root, capture_output=True, text=True,
                          check=True).stdout
     folder = pathlib.Path(tempfile.mkdtemp(prefix="toyregimes-baseline-"))
     path = folder / "baseline_batched.py"

@@ -199,13 +199,13 @@ GALLERY = [
     new_markdown_cell("""\
 # Reproduce the gallery
 
-Every figure of the README is a function in `toyregimes.gallery` (the computation and the plot).
+Every figure of the README is a function in `toyregimes.plot.gallery` (the computation and the plot).
 `toyregimes figures --out figures/` draws them all at full resolution (several minutes); here we draw them
 into a temporary directory — with `QUICK` only three, on small grids."""),
     new_code_cell("""\
 import os
 
-from toyregimes import gallery
+from toyregimes.plot import gallery
 
 QUICK = os.environ.get("TOYREGIMES_QUICK") == "1"  # the test suite runs this notebook on small settings
 

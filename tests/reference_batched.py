@@ -1,9 +1,9 @@
-"""Slow numpy twin of :func:`toyregimes.batched.canonical_sweep`, vectorised over trajectories.
+"""Slow numpy twin of :func:`toyregimes.kernels.batched.canonical_sweep`, vectorised over trajectories.
 
 Used by the tests (kernel == twin) and by ``benchmarks/bench_sweep.py`` as the numpy baseline.  The
 trajectory update performs the same IEEE operations in the same order as the kernel, so states and
 sequential tail sums agree bit for bit (including the snap of ``y_i < SNAP |x_i|`` to 0 every
-``SNAP_EVERY`` steps, see :mod:`toyregimes.batched`); the tangent map is written as an explicit 2x2 Hessian per
+``SNAP_EVERY`` steps, see :mod:`toyregimes.kernels.batched`); the tangent map is written as an explicit 2x2 Hessian per
 group (different algebra from the kernel's closed-form product), and periods come from
 :func:`toyregimes.analysis.detect_period` itself, so those parts are an independent check.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from toyregimes import analysis
-from toyregimes.batched import BIG, RESCALE, SNAP, SNAP_EVERY
+from toyregimes.kernels.batched import BIG, RESCALE, SNAP, SNAP_EVERY
 
 
 def _floor(value, lim):

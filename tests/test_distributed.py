@@ -37,10 +37,11 @@ def cluster():
 
 def test_import_toyregimes_does_not_import_dask():
     code = (
-        "import sys, toyregimes as tr, toyregimes.cli, toyregimes.chunkstore\n"
+        "import sys, toyregimes as tr, toyregimes.cli, toyregimes.sweep.checkpoints\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))\n"
         "tr.sweep(tr.toys.canonical([1.0]), elr=[0.1], seeds=1, steps=10, tail=5, progress=False)\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'distributed' or m == 'toyregimes.distributed'))\n"
+        "print(sorted(m for m in sys.modules\n"
+        "             if m.split('.')[0] == 'distributed' or m == 'toyregimes.sweep.distributed'))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     # importing toyregimes imports no dask at all; an in-process sweep never imports dask.distributed

@@ -206,7 +206,7 @@ def test_jupyter_display_and_slider_moves_without_recompilation(ex):
 
 def test_core_import_does_not_need_ipywidgets():
     code = ("import sys, matplotlib; matplotlib.use('Agg'); import toyregimes, toyregimes.explore, "
-            "toyregimes.explore_views, toyregimes.explore_widgets; from toyregimes.explore import explore_window; "
+            "toyregimes.explore.views, toyregimes.explore.widgets; from toyregimes.explore import explore_window; "
             "w = explore_window(steps=200, show=False); assert w.controller.message == 'ok'; "
             "assert 'ipywidgets' not in sys.modules, 'ipywidgets imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

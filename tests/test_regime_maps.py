@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import toyregimes as tr
-from toyregimes import gallery, plot
+from toyregimes import plot
 from toyregimes.cli import main
+from toyregimes.plot import gallery
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -46,7 +47,7 @@ def test_plot_cli_draws_runs_grids_and_orbits(tmp_path):
     tr.save(grid, tmp_path / "grid.nc")
     orbit = tr.orbit_diagram(tr.toys.canonical([1, 2]), np.linspace(0.2, 1.0, 8), steps=300, keep=16)
     tr.save(orbit, tmp_path / "orbit.nc")
-    from toyregimes.divergence import noisy_sweep
+    from toyregimes.studies.divergence import noisy_sweep
 
     tr.save(noisy_sweep(tr.toys.canonical([1, 2]), [1.0, 5.0], [0.0, 1.0], seeds=1, steps=200, tail=100),
             tmp_path / "noisy.nc")
@@ -99,7 +100,7 @@ def test_gallery_section_of_the_readme_is_generated_and_pngs_are_committed():
     readme = (ROOT / "README.md").read_text()
     match = re.search(r"<!-- gallery:start[^>]*-->\n(.*?)<!-- gallery:end -->", readme, re.S)
     assert match, "README lacks the generated gallery section"
-    # regenerate with: python -c 'from toyregimes import gallery; gallery.update_readme()'
+    # regenerate with: python -c 'from toyregimes.plot import gallery; gallery.update_readme()'
     assert match.group(1).strip() == gallery.markdown().strip()
     for name in gallery.FIGURES:
         assert _png(ROOT / "figures" / f"{name}.png"), name
@@ -123,7 +124,7 @@ def test_toy_labels():
 
 
 def test_divergence_deterministic_gap_follows_one_over_k_and_noise_brings_the_onset_forward():
-    from toyregimes.divergence import divergence_onset, noisy_sweep
+    from toyregimes.studies.divergence import divergence_onset, noisy_sweep
 
     k = np.array([2.0, 6.0, 20.0])
     ds = noisy_sweep(tr.toys.canonical([1.0, 2.0, 3.0]), k, [0.0, 3.0], seeds=2, steps=4000, tail=2000, progress=False)

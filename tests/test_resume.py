@@ -15,9 +15,9 @@ import pytest
 import xarray as xr
 
 import toyregimes as tr
-from toyregimes.chunkstore import ChunkStore
 from toyregimes.cli import _k_grid, main
 from toyregimes.sweep import make_plan, sweep
+from toyregimes.sweep.checkpoints import ChunkStore
 
 TOY = tr.toys.canonical([1.0, 2.0, 3.0])
 # 12 x 3 = 36 points in 8 chunks of 5 (the last holds 1)

@@ -10,7 +10,8 @@ import pytest
 
 import toyregimes as tr
 from tests import reference_batched
-from toyregimes import analysis, batched, theory
+from toyregimes import analysis, theory
+from toyregimes.kernels import batched
 from toyregimes.sweep import canonical_alpha, sweep, sweep_grid
 
 ALPHA = [1.0, 2.0, 3.0]
@@ -37,7 +38,7 @@ def _columns(toy, seeds, elrs, individual=False):
 @pytest.mark.parametrize("constraint", ["total", "individual"])
 def test_sweep_equals_simulate_point_by_point(constraint):
     # The kernel rounds differently from simulate (one reciprocal per group instead of two divisions,
-    # converging components floored every 8 steps instead of every step; see toyregimes.batched), so the
+    # converging components floored every 8 steps instead of every step; see toyregimes.kernels.batched), so the
     # trajectories agree to rounding where the dynamics is not chaotic, and statistically where it is.
     k = [0.5, 1.3, 3.0]
     seeds = [0, 3]

@@ -282,7 +282,7 @@ def test_noise_depends_only_on_seed(rot_toy):
 def test_cli_train(tmp_path, capsys):
     import json
 
-    from toyregimes.cli_train import add_train_parser
+    from toyregimes.cli.train import add_train_parser
 
     parser = argparse.ArgumentParser()
     add_train_parser(parser.add_subparsers(dest="command"))
@@ -300,7 +300,7 @@ def test_cli_train(tmp_path, capsys):
 
 
 def test_heatmap_contours_follow_eta_short_and_gamma_long():
-    from toyregimes.experiments import lr_wd_heatmap
+    from toyregimes.studies.trajectory_invariance import lr_wd_heatmap
 
     ds = lr_wd_heatmap(n=8, long=20_000)
     short, long = ds.sel(horizon="short"), ds.sel(horizon="long")

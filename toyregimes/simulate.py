@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from toyregimes import __version__, kernels
+from toyregimes import __version__
 from toyregimes._validate import as_constraint, as_float_array, as_int, as_positive, as_seed
+from toyregimes.kernels import pgd
 from toyregimes.toys import Toy
 
 __all__ = ["simulate", "initial_point", "state_vector"]
@@ -157,7 +158,7 @@ def simulate(
         "alpha_eff": toy.alpha_eff.tolist(),
         "random_level": toy.random_level,
         "min_loss": toy.min_loss,
-        "status": "ok" if status == kernels.STATUS_OK else "diverged_numerically",
+        "status": "ok" if status == pgd.STATUS_OK else "diverged_numerically",
         "diverged_at_step": int(fail_step),
     }
     return xr.Dataset(

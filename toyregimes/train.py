@@ -39,9 +39,9 @@ import numpy as np
 import xarray as xr
 
 from toyregimes import __version__
-from toyregimes import train_kernels as tk
 from toyregimes._validate import as_float_array, as_int, as_seed
 from toyregimes.io import register_schema
+from toyregimes.kernels import weight_decay as tk
 from toyregimes.toys import Toy
 
 __all__ = [
@@ -485,7 +485,7 @@ def grad_sq_at_unit_norm(toy: Toy, noise=None, noise_scale=1.0, batch=None, n_di
 
 
 def _sample_grad(toy, u, mats):
-    from toyregimes.kernels import rayleigh_loss_grad
+    from toyregimes.kernels.pgd import rayleigh_loss_grad
 
     g = np.empty(toy.dim)
     rayleigh_loss_grad(u, toy.offsets, np.ascontiguousarray(mats), g)
@@ -537,7 +537,7 @@ register_schema(
 
 
 def add_train_parser(sub) -> None:
-    """Register ``toyregimes train`` on an argparse sub-parsers object (see :mod:`toyregimes.cli_train`)."""
-    from toyregimes.cli_train import add_train_parser as _add
+    """Register ``toyregimes train`` on an argparse sub-parsers object (see :mod:`toyregimes.cli.train`)."""
+    from toyregimes.cli.train import add_train_parser as _add
 
     _add(sub)

@@ -1,7 +1,7 @@
 """Grids of runs -> one summary ``xarray.Dataset`` (regime maps).
 
 :func:`sweep` runs every (elr, seed) pair of one toy and reduces tail statistics in the kernel
-(:mod:`toyregimes.batched` for the canonical toy; other toys loop the single-run kernel).
+(:mod:`toyregimes.kernels.batched` for the canonical toy; other toys loop the single-run kernel).
 :func:`sweep_grid` repeats it over toy parameters (e.g. heterogeneity of alpha, number of groups)
 and stacks the results along named dimensions; :func:`canonical_alpha` builds the alpha vectors.
 
@@ -14,8 +14,8 @@ A sweep is three steps with one code path: :func:`make_plan` validates the input
 per-point input (elr, initial point, tangent vector) deterministically; :func:`run_chunk` runs a
 range of points through the kernel (a module-level function, so Dask workers import it); and
 :func:`assemble` builds the Dataset from the chunks' raw results.  In process the chunks run in a
-loop; with ``scheduler``/``local_cluster`` they run as Dask tasks (:mod:`toyregimes.distributed`,
-imported only then); with ``checkpoint`` each finished chunk is stored (:mod:`toyregimes.chunkstore`)
+loop; with ``scheduler``/``local_cluster`` they run as Dask tasks (:mod:`toyregimes.sweep.distributed`,
+imported only then); with ``checkpoint`` each finished chunk is stored (:mod:`toyregimes.sweep.checkpoints`)
 so an interrupted sweep resumes.  Which process, order or chunking computed a point never changes it.
 """
 
@@ -31,11 +31,12 @@ import numba
 import numpy as np
 import xarray as xr
 
-from toyregimes import __version__, analysis, batched, io, kernels
+from toyregimes import __version__, analysis, io
 from toyregimes._progress import bar_disabled
 from toyregimes._validate import as_constraint, as_float_array, as_int, as_positive, as_seed
-from toyregimes.chunkstore import ChunkStore
+from toyregimes.kernels import batched, pgd
 from toyregimes.simulate import _check_toy
+from toyregimes.sweep.checkpoints import ChunkStore
 from toyregimes.toys import Toy
 
 __all__ = ["sweep", "sweep_grid", "canonical_alpha", "SWEEP_VARIABLES", "SweepPlan", "make_plan", "run_chunk",
@@ -159,7 +160,7 @@ def _canon(value):
 
 def _kernel_source_sha256() -> str:
     h = hashlib.sha256()
-    for module in (batched, kernels):
+    for module in (batched, pgd):
         with open(module.__file__, "rb") as fh:
             h.update(fh.read())
     return h.hexdigest()
@@ -295,7 +296,7 @@ def make_plan(
     alpha = np.ascontiguousarray(toy.mats[:, 1, 1]) if fast else None
     # The generic fallback needs the toy.  Its Numba dispatchers would be rebuilt (and recompiled, cache
     # unused) when unpickled on a Dask worker, so the Rayleigh family's module-level kernels travel by name.
-    shared = not fast and toy.kernels is kernels.RAYLEIGH_KERNELS
+    shared = not fast and toy.kernels is pgd.RAYLEIGH_KERNELS
     generic_toy = None if fast else dataclasses.replace(toy, kernels={}) if shared else toy
     arrays = {
         "fast": fast, "elr": elr, "n_seeds": len(seeds), "theta0": theta0, "tang0": tang0, "alpha": alpha,
@@ -358,7 +359,7 @@ def _run_chunk(arrays, lo, hi):
             chunk["final"] = final
         return chunk
     toy = arrays["toy"]
-    pgd_run = kernels.RAYLEIGH_KERNELS["pgd_run"] if arrays["rayleigh_kernels"] else toy.kernels["pgd_run"]
+    pgd_run = pgd.RAYLEIGH_KERNELS["pgd_run"] if arrays["rayleigh_kernels"] else toy.kernels["pgd_run"]
     states = np.full((hi - lo, n_states, toy.dim), np.nan) if record_states else None
     final = np.full((hi - lo, toy.dim), np.nan) if record_states else None
     chunk = _generic_chunk(toy, e, th, tv, steps, tail, individual, lyapunov, n_states, opts, states, final, 0,
@@ -513,7 +514,7 @@ def _check_scheduler(scheduler, local_cluster) -> None:
 
 def _distributed_module():
     try:
-        from toyregimes import distributed
+        from toyregimes.sweep import distributed
     except ImportError as exc:
         if (exc.name or "").split(".")[0] in ("dask", "distributed"):
             raise ImportError(
@@ -575,7 +576,7 @@ def sweep(
     local_cluster : int >= 1, optional
         Start a ``dask.distributed.LocalCluster`` of this many worker processes (one thread each) for
         this sweep and close it after.  Exclusive with ``scheduler``.
-    checkpoint : path or :class:`toyregimes.chunkstore.ChunkStore`, optional
+    checkpoint : path or :class:`toyregimes.sweep.checkpoints.ChunkStore`, optional
         Directory where every finished chunk is written atomically; chunks already there (from an
         interrupted run with the same inputs) are loaded, checked and not recomputed.  A directory
         started with other inputs, or a corrupt or foreign chunk file, raises ``ValueError``.  The

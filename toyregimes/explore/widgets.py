@@ -1,7 +1,7 @@
 """Front ends of the explorer: ipywidgets for Jupyter, matplotlib widgets for a plain window.
 
 Both build the same models (:class:`toyregimes.explore.ExplorerModel`, :class:`~toyregimes.explore.WeightDecayModel`)
-and views (:mod:`toyregimes.explore_views`) and route every control through
+and views (:mod:`toyregimes.explore.views`) and route every control through
 :meth:`toyregimes.explore.Controller.apply`, so a slider move is: validate, ``simulate`` (or ``train``), update
 the artists in place, render.  ipywidgets is imported only by :class:`JupyterExplorer`.
 """
@@ -23,7 +23,7 @@ from toyregimes.explore import (
     ExplorerModel,
     WeightDecayModel,
 )
-from toyregimes.explore_views import FAST_RC, SphereView, WeightDecayView, new_figure, png_bytes
+from toyregimes.explore.views import FAST_RC, SphereView, WeightDecayView, new_figure, png_bytes
 
 __all__ = ["JupyterExplorer", "WindowExplorer", "format_alpha"]
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from toyregimes import kernels
 from toyregimes._validate import as_alpha, as_float_array, as_int, as_seed
+from toyregimes.kernels import pgd
 
 __all__ = ["Toy", "canonical", "rayleigh", "custom", "from_expression"]
 
@@ -209,7 +209,7 @@ def _rayleigh_toy(kind: str, spec: dict, mats_list: list) -> Toy:
         random_level=level,
         min_loss=float(np.sum(lo)),
         alpha_eff=np.array(hi) - np.array(lo),
-        kernels=kernels.RAYLEIGH_KERNELS,
+        kernels=pgd.RAYLEIGH_KERNELS,
     )
 
 
@@ -335,7 +335,7 @@ def custom(
             grad[p] = g[p]
         return float(value_jit(theta))  # also refuses, at compile time, a value that is not a number
 
-    kern = kernels.specialise(loss_grad)
+    kern = pgd.specialise(loss_grad)
     dim = sum(dims_t)
     offsets = np.concatenate([[0], np.cumsum(dims_t)]).astype(np.int64)
     dummy = np.zeros((len(dims_t), 1, 1))
@@ -471,7 +471,7 @@ __all__.append("stochastic")
 def from_expression(text: str, groups, params=None, *, name: str | None = None, **checks) -> Toy:
     """A user toy from a formula, e.g. ``"2*y1**2/(x1**2 + y1**2) + sin(atan2(y2, x2))**2"``.
 
-    The text is parsed by a restricted parser (:func:`toyregimes.expressions.parse_expression`; no
+    The text is parsed by a restricted parser (:func:`toyregimes.toys.expressions.parse_expression`; no
     ``eval``/``sympify`` of the text), the gradient is derived with sympy, both are compiled with
     Numba, and the result goes through :func:`custom`'s checks (scale invariance per group, Euler
     identity, finite differences) before it is accepted.
@@ -489,7 +489,7 @@ def from_expression(text: str, groups, params=None, *, name: str | None = None, 
 
     Example: ``from_expression("a*y**2/(x**2+y**2)", [["x", "y"]], {"a": 3.0})``.
     """
-    from toyregimes import expressions
+    from toyregimes.toys import expressions
 
     if isinstance(groups, str) or not groups or any(isinstance(g, str) or len(g) < 2 for g in groups):
         raise ValueError("groups must be a list of lists of at least 2 coordinate names each")

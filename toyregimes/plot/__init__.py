@@ -377,7 +377,7 @@ def plot_divergence(ds: xr.Dataset, fig=None):
     """
     import matplotlib.pyplot as plt
 
-    from toyregimes.divergence import divergence_onset
+    from toyregimes.studies.divergence import divergence_onset
 
     if fig is None:
         fig = plt.figure(figsize=(10, 4.2), layout="constrained")

@@ -10,8 +10,8 @@ Two pure-Python models hold the settings, validate them and compute everything t
 * :class:`WeightDecayModel` -- unconstrained training with weight decay (:func:`toyregimes.train`):
   the run and its equal-``gamma`` family ``(c lr, wd / c)``, ``gamma = lr wd``.
 
-The matplotlib views (:mod:`toyregimes.explore_views`) update their artists in place; the front ends
-(:mod:`toyregimes.explore_widgets`) are :func:`explore` (ipywidgets, the ``interactive`` extra) and
+The matplotlib views (:mod:`toyregimes.explore.views`) update their artists in place; the front ends
+(:mod:`toyregimes.explore.widgets`) are :func:`explore` (ipywidgets, the ``interactive`` extra) and
 :func:`explore_window` (matplotlib widgets, no extra dependency).  Both drive the same
 :class:`Controller`, which turns invalid input into a visible message instead of an exception.
 
@@ -498,11 +498,11 @@ def explore(toy=None, *, alpha=(1.0, 2.0, 3.0), k=1.5, constraint="total", seed=
     constraint, seed, steps; panels: loss with its equilibrium level, ``r_i^2``, ``eta_i`` against
     ``1/alpha_i``, the groups' directions on their circles, the point on the 1-D phase diagram.
     Tab "weight decay": lr and wd on log sliders, the ``gamma = lr wd`` readout, the run over its
-    equal-gamma family.  Returns a :class:`toyregimes.explore_widgets.JupyterExplorer` (displays itself).
+    equal-gamma family.  Returns a :class:`toyregimes.explore.widgets.JupyterExplorer` (displays itself).
 
     Example: ``tr.explore(alpha=[1, 2, 3], k=2.0)``.
     """
-    from toyregimes.explore_widgets import JupyterExplorer
+    from toyregimes.explore.widgets import JupyterExplorer
 
     return JupyterExplorer(toy, alpha=alpha, k=k, constraint=constraint, seed=seed, steps=steps, lr=lr, wd=wd)
 
@@ -512,9 +512,9 @@ def explore_window(toy=None, *, tab="sphere", show=True, **settings):
 
     ``tab`` is ``"sphere"`` or ``"weight_decay"``; ``settings`` as in :func:`explore`.  With
     ``show=False`` the window is built but not shown (headless use, e.g. the Agg backend in tests).
-    Returns a :class:`toyregimes.explore_widgets.WindowExplorer`.
+    Returns a :class:`toyregimes.explore.widgets.WindowExplorer`.
     """
-    from toyregimes.explore_widgets import WindowExplorer
+    from toyregimes.explore.widgets import WindowExplorer
 
     win = WindowExplorer(toy, tab=tab, **settings)
     if show:
@@ -564,7 +564,7 @@ def _cmd_explore(args) -> int:
         return 0
     import matplotlib.pyplot as plt
 
-    from toyregimes.explore_views import FAST_RC
+    from toyregimes.explore.views import FAST_RC
 
     matplotlib.rcParams.update(FAST_RC)  # this process only draws the explorer: simplify long lines
     backend = matplotlib.get_backend().lower()

@@ -11,7 +11,7 @@
 * :func:`wd_regimes` -- full-batch weight-decay runs of the canonical toy placed on the fixed-ELR
   regime diagram.
 
-Plots are in :mod:`toyregimes.plot_train`.
+Plots are in :mod:`toyregimes.plot.training`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Numba loops of unconstrained training with weight decay (SGD, heavy-ball SGD, AdamW), and nothing else.
 
-Arrays as in :mod:`toyregimes.kernels`: the weights ``w`` (length ``D``) are the concatenation of the
+Arrays as in :mod:`toyregimes.kernels.pgd`: the weights ``w`` (length ``D``) are the concatenation of the
 groups, ``offsets`` marks the groups, ``mats`` (``n x dmax x dmax``) are the Rayleigh matrices of the
 full-batch loss ``F(w) = sum_i w_i^T M_i w_i / |w_i|^2``, and ``samples`` (``S x n x dmax x dmax``)
 the per-sample matrices of a stochastic toy (``S = 0`` otherwise).
@@ -23,7 +23,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from toyregimes.kernels import rayleigh_loss_grad
+from toyregimes.kernels.pgd import rayleigh_loss_grad
 
 STATUS_OK = 0
 STATUS_NONFINITE = 1

@@ -100,7 +100,7 @@ def _cmd_train(args) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
-        from toyregimes.plot_train import plot_train_run, save
+        from toyregimes.plot.training import plot_train_run, save
 
         save(plot_train_run(run), args.plot)
     if args.summary:

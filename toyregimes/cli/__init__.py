@@ -164,7 +164,7 @@ def _k_grid(k_min, k_max, num):
 
 def _cmd_sweep(args) -> int:
     import toyregimes as tr
-    from toyregimes.chunkstore import ChunkStore
+    from toyregimes.sweep.checkpoints import ChunkStore
 
     toy = tr.toys.canonical(args.alpha)
     store = ChunkStore(f"{args.out}.chunks")
@@ -237,7 +237,7 @@ def _cmd_plot(args) -> int:
     elif kind == "noisy_sweep":
         fig = plot.plot_divergence(ds)
     elif kind == "train":
-        from toyregimes.plot_train import plot_train_run
+        from toyregimes.plot.training import plot_train_run
 
         fig = plot_train_run(ds)
     else:
@@ -266,7 +266,7 @@ def _cmd_figures(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from toyregimes import gallery
+    from toyregimes.plot import gallery
 
     if args.list:
         for fig in gallery.FIGURES.values():
@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plot(sub)
     _add_figures(sub)
     _add_verify(sub)
-    from toyregimes.cli_train import add_train_parser
+    from toyregimes.cli.train import add_train_parser
     from toyregimes.explore import add_explore_parser
 
     add_train_parser(sub)
@@ -311,6 +311,3 @@ def main(argv=None) -> int:
         print(f"toyregimes {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

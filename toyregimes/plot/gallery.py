@@ -99,8 +99,8 @@ def _constraints(quick: bool):
 
 def _divergence(quick: bool):
     import toyregimes as tr
-    from toyregimes.divergence import noisy_sweep
     from toyregimes.plot import plot_divergence
+    from toyregimes.studies.divergence import noisy_sweep
 
     num, seeds, steps, tail = (12, 1, 2000, 1000) if quick else (40, 3, 12_000, 6_000)
     ds = noisy_sweep(tr.toys.canonical([1, 2, 3]), np.geomspace(0.5, 300, num), [0.0, 1.0, 3.0], seeds=seeds,
@@ -167,7 +167,8 @@ FIGURES = {
 
 def _train_figure(experiment: str, plotter: str):
     def make(quick: bool):
-        from toyregimes import experiments, plot_train
+        from toyregimes.plot import training as plot_train
+        from toyregimes.studies import trajectory_invariance as experiments
 
         return getattr(plot_train, plotter)(getattr(experiments, experiment)())
 

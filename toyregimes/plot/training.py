@@ -1,4 +1,4 @@
-"""Figures of weight-decay training: one run, and the experiments of :mod:`toyregimes.experiments`.
+"""Figures of weight-decay training: one run, and the experiments of :mod:`toyregimes.studies.trajectory_invariance`.
 
 Every function takes a Dataset and returns a matplotlib Figure (no kernel is run here, except in
 :func:`figures`, which calls the experiment functions to draw the gallery).
@@ -177,7 +177,7 @@ def figures(outdir) -> list:
     import matplotlib
 
     matplotlib.use("Agg")
-    from toyregimes import experiments as ex
+    from toyregimes.studies import trajectory_invariance as ex
 
     outdir = Path(outdir)
     paths = [
