@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 import toyregimes as tr
+from toyregimes.cli.explore import add_explore_parser
 from toyregimes.explore import (
     K_RANGE,
     ExplorerModel,
     WeightDecayModel,
-    add_explore_parser,
     explore,
     explore_window,
     parse_alpha,

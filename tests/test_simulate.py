@@ -5,6 +5,7 @@ import pytest
 import xarray as xr
 
 import toyregimes as tr
+from toyregimes.simulate import state_vector
 
 from . import reference as ref
 
@@ -35,7 +36,7 @@ def test_kernel_equals_numpy_twin_over_hundreds_of_steps(name, constraint):
     np.testing.assert_allclose(run.sq_norm, rec["sq_norm"], rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(run.angle, rec["angle"], rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(run.eff_grad_norm, rec["eff_grad_norm"], rtol=1e-11, atol=1e-12)
-    got_final = tr.simulate_module.state_vector(toy, run.final_state.values)
+    got_final = state_vector(toy, run.final_state.values)
     np.testing.assert_allclose(got_final, final, atol=1e-12)
 
 
@@ -57,7 +58,7 @@ def test_iterates_stay_on_the_sphere_and_harmonic_elr_identity(name, constraint)
     np.testing.assert_allclose(run.sq_norm.sum("group"), 1.0, rtol=0, atol=1e-13)
     # sum_i 1/eta_i = 1/eta on the unit total sphere
     np.testing.assert_allclose((1.0 / run.individual_elr).sum("group") * run.attrs["elr"], 1.0, atol=1e-13)
-    final = tr.simulate_module.state_vector(toy, run.final_state.values)
+    final = state_vector(toy, run.final_state.values)
     assert np.linalg.norm(final) == pytest.approx(1.0, abs=1e-14)
     if constraint == "individual":
         np.testing.assert_allclose(run.sq_norm, np.broadcast_to(run.sq_norm[0], run.sq_norm.shape), atol=1e-14)
@@ -177,7 +178,7 @@ def test_noisy_kernel_equals_numpy_twin_with_the_same_noise(name, constraint):
     rec, final = ref.run(_twin_loss_grad(toy), toy.random_point(6), elr, 300, constraint, toy.dims, noise)
     np.testing.assert_allclose(run.loss, rec["loss"], rtol=1e-11, atol=1e-12)
     np.testing.assert_allclose(run.sq_norm, rec["sq_norm"], rtol=1e-11, atol=1e-12)
-    np.testing.assert_allclose(tr.simulate_module.state_vector(toy, run.final_state.values), final, atol=1e-11)
+    np.testing.assert_allclose(state_vector(toy, run.final_state.values), final, atol=1e-11)
     assert run.attrs["noise_scale"] == sigma
 
 

@@ -266,8 +266,9 @@ def test_results_independent_of_chunking_and_threads(monkeypatch):
     old = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        # sys.modules: ``toyregimes.sweep`` may be shadowed by the exported function of that name
-        monkeypatch.setattr(sys.modules["toyregimes.sweep"], "BLOCK", 2)
+        # the kernel's block size, as run_chunk reads it (and the local runner's grouping of chunks)
+        monkeypatch.setattr(sys.modules["toyregimes.sweep.chunks"], "BLOCK", 2)
+        monkeypatch.setattr(sys.modules["toyregimes.sweep.run"], "BLOCK", 2)
         other = sweep(TOY, chunk_size=5, **kw)
     finally:
         numba.set_num_threads(old)

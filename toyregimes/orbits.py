@@ -11,9 +11,9 @@ import numpy as np
 import xarray as xr
 from tqdm.auto import tqdm
 
-from toyregimes import __version__
 from toyregimes._progress import bar_disabled
 from toyregimes._validate import as_constraint, as_float_array, as_int, as_seed
+from toyregimes._version import __version__
 from toyregimes.io import register_schema
 from toyregimes.simulate import TAIL_STATES, _check_toy, simulate, state_vector
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from toyregimes import __version__
 from toyregimes._validate import as_constraint, as_float_array, as_int, as_positive, as_seed
+from toyregimes._version import __version__
 from toyregimes.kernels import pgd
 from toyregimes.toys import Toy
 

@@ -38,8 +38,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from toyregimes import __version__
 from toyregimes._validate import as_float_array, as_int, as_seed
+from toyregimes._version import __version__
 from toyregimes.io import register_schema
 from toyregimes.kernels import weight_decay as tk
 from toyregimes.toys import Toy
@@ -52,7 +52,6 @@ __all__ = [
     "draw_noise",
     "grad_sq_at_unit_norm",
     "sgd_equilibrium_group_sq_norms",
-    "add_train_parser",
     "OPTIMIZERS",
     "NOISES",
 ]
@@ -534,10 +533,3 @@ register_schema(
                                      "mean_angle", "mean_sphere_elr", "gamma", "status")},
     ("steps", "tail", "optimizer", "noise", "seed", "init_norm", "schedule", "toy"),
 )
-
-
-def add_train_parser(sub) -> None:
-    """Register ``toyregimes train`` on an argparse sub-parsers object (see :mod:`toyregimes.cli.train`)."""
-    from toyregimes.cli.train import add_train_parser as _add
-
-    _add(sub)

@@ -283,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Training scale-invariant toy models on the sphere: simulate, sweep, plot, verify.",
         epilog="example: toyregimes run --alpha 1 2 3 --k 1.5 --summary",
     )
-    from toyregimes import __version__
+    from toyregimes._version import __version__
 
     parser.add_argument("--version", action="version", version=f"toyregimes {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -292,8 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plot(sub)
     _add_figures(sub)
     _add_verify(sub)
+    from toyregimes.cli.explore import add_explore_parser
     from toyregimes.cli.train import add_train_parser
-    from toyregimes.explore import add_explore_parser
 
     add_train_parser(sub)
     add_explore_parser(sub)

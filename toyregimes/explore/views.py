@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from toyregimes.explore import K_RANGE, MAX_GROUPS
+from toyregimes.explore.model import K_RANGE, MAX_GROUPS
 
 __all__ = ["SphereView", "WeightDecayView", "new_figure", "png_bytes", "FAST_RC"]
 

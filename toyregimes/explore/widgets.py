@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from toyregimes.explore import (
+from toyregimes.explore.model import (
     HETEROGENEITY_RANGE,
     K_RANGE,
     LR_RANGE,
@@ -322,7 +322,7 @@ class WindowExplorer(_Timed):
 
     def _on_wd_alpha(self, text) -> None:
         from toyregimes import toys
-        from toyregimes.explore import parse_alpha
+        from toyregimes.explore.model import parse_alpha
 
         try:
             toy = toys.canonical(parse_alpha(text))

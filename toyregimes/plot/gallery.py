@@ -12,6 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from toyregimes import toys
+from toyregimes.orbits import orbit_diagram
+from toyregimes.simulate import simulate
+from toyregimes.sweep import canonical_alpha, sweep, sweep_grid
+
 __all__ = ["FIGURES", "draw", "draw_all"]
 
 
@@ -23,31 +28,29 @@ class Figure:
 
 
 def _phase_diagram(quick: bool):
-    import toyregimes as tr
     from toyregimes.plot import plot_phase_diagram
 
     num, seeds, steps, tail = (60, 2, 4000, 1000) if quick else (400, 8, 20_000, 5_000)
-    ds = tr.sweep(
-        tr.toys.canonical([1, 2, 3]), k=np.geomspace(0.1, 100, num), seeds=seeds, steps=steps, tail=tail,
+    ds = sweep(
+        toys.canonical([1, 2, 3]), k=np.geomspace(0.1, 100, num), seeds=seeds, steps=steps, tail=tail,
         lyapunov=True,
     )
     return plot_phase_diagram(ds)
 
 
 def _regime_grid(param: str, quick: bool):
-    import toyregimes as tr
 
     num, seeds, steps, tail = (24, 1, 3000, 1000) if quick else (120, 2, 12_000, 3_000)
     k = np.geomspace(0.3, 30, num)
     if param == "heterogeneity":
         values = np.linspace(0.0, 3.0, 4 if quick else 16)
-        return tr.sweep_grid(
-            lambda heterogeneity: tr.toys.canonical(tr.canonical_alpha(3, heterogeneity)),
+        return sweep_grid(
+            lambda heterogeneity: toys.canonical(canonical_alpha(3, heterogeneity)),
             {"heterogeneity": values}, k=k, seeds=seeds, steps=steps, tail=tail,
         )
     values = np.arange(1, 4 if quick else 11)
-    return tr.sweep_grid(
-        lambda groups: tr.toys.canonical(tr.canonical_alpha(int(groups), 1.0)),
+    return sweep_grid(
+        lambda groups: toys.canonical(canonical_alpha(int(groups), 1.0)),
         {"groups": values}, k=k, seeds=seeds, steps=steps, tail=tail,
     )
 
@@ -69,41 +72,37 @@ def _regime_map_groups(quick: bool):
 
 
 def _orbit_diagram(quick: bool):
-    import toyregimes as tr
     from toyregimes.plot import plot_orbit_diagram
 
     num, steps = (80, 1500) if quick else (600, 4000)
-    orbit = tr.orbit_diagram(tr.toys.canonical([1, 2, 3]), np.linspace(0.8, 4.0, num) / 6, steps=steps, keep=64)
+    orbit = orbit_diagram(toys.canonical([1, 2, 3]), np.linspace(0.8, 4.0, num) / 6, steps=steps, keep=64)
     return plot_orbit_diagram(orbit)
 
 
 def _individual_elrs(quick: bool):
-    import toyregimes as tr
     from toyregimes.plot import plot_individual_elrs
 
-    toy = tr.toys.canonical([1, 2, 3])
+    toy = toys.canonical([1, 2, 3])
     steps = 1500 if quick else 4000
-    runs = [tr.simulate(toy, elr=k / 6, steps=steps, seed=3) for k in (0.7, 1.3, 3.0)]
+    runs = [simulate(toy, elr=k / 6, steps=steps, seed=3) for k in (0.7, 1.3, 3.0)]
     return plot_individual_elrs(runs)
 
 
 def _constraints(quick: bool):
-    import toyregimes as tr
     from toyregimes.plot import plot_constraints
 
     num, seeds, steps, tail = (40, 2, 3000, 1000) if quick else (200, 6, 12_000, 3_000)
-    toy = tr.toys.canonical([1, 2, 3])
+    toy = toys.canonical([1, 2, 3])
     common = {"k": np.geomspace(0.1, 100, num), "seeds": seeds, "steps": steps, "tail": tail}
-    return plot_constraints(tr.sweep(toy, **common), tr.sweep(toy, constraint="individual", **common))
+    return plot_constraints(sweep(toy, **common), sweep(toy, constraint="individual", **common))
 
 
 def _divergence(quick: bool):
-    import toyregimes as tr
     from toyregimes.plot import plot_divergence
     from toyregimes.studies.divergence import noisy_sweep
 
     num, seeds, steps, tail = (12, 1, 2000, 1000) if quick else (40, 3, 12_000, 6_000)
-    ds = noisy_sweep(tr.toys.canonical([1, 2, 3]), np.geomspace(0.5, 300, num), [0.0, 1.0, 3.0], seeds=seeds,
+    ds = noisy_sweep(toys.canonical([1, 2, 3]), np.geomspace(0.5, 300, num), [0.0, 1.0, 3.0], seeds=seeds,
                      steps=steps, tail=tail, progress=False)
     return plot_divergence(ds)
 

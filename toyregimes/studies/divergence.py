@@ -15,9 +15,10 @@ import numpy as np
 import xarray as xr
 from tqdm.auto import tqdm
 
-from toyregimes import __version__, analysis
+from toyregimes import analysis
 from toyregimes._progress import bar_disabled
 from toyregimes._validate import as_float_array, as_int, as_positive
+from toyregimes._version import __version__
 from toyregimes.io import register_schema
 from toyregimes.simulate import _check_toy, simulate
 

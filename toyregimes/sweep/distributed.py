@@ -20,7 +20,7 @@ import uuid
 
 from dask.distributed import Client, LocalCluster, as_completed
 
-from toyregimes.sweep import run_chunk
+from toyregimes.sweep.chunks import run_chunk
 
 __all__ = ["run", "connect", "RETRIES"]
 

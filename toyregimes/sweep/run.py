@@ -1,0 +1,183 @@
+"""Running a sweep: every chunk of a plan in this process (Numba threads) or on Dask, with checkpoints
+(:func:`sweep`)."""
+
+from __future__ import annotations
+
+import numba
+import xarray as xr
+
+from toyregimes._progress import bar_disabled
+from toyregimes._validate import as_int
+from toyregimes.sweep.assemble import assemble
+from toyregimes.sweep.checkpoints import ChunkStore
+from toyregimes.sweep.chunks import run_chunk
+from toyregimes.sweep.plan import BLOCK, SweepPlan, make_plan
+from toyregimes.toys import Toy
+
+__all__ = ["sweep"]
+
+
+def _progress(total, progress, desc, initial=0):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, disable=bar_disabled(progress), desc=desc, unit="traj")
+
+
+def _run_local(plan: SweepPlan, pending: list, finished) -> None:
+    """Run the pending chunks in this process, calling ``finished(index, arrays)`` for each.
+
+    Consecutive pending chunks share one kernel call until it holds at least one block per Numba
+    thread, so small chunks (fine-grained checkpoints) still keep every thread busy; the call's
+    results are split back into chunks (trajectories are independent: nothing changes).
+    """
+    target = BLOCK * numba.get_num_threads()
+    i = 0
+    while i < len(pending):
+        lo, hi = plan.bounds(pending[i])
+        j = i + 1
+        while j < len(pending) and pending[j] == pending[j - 1] + 1 and hi - lo < target:
+            hi = plan.bounds(pending[j])[1]
+            j += 1
+        out = run_chunk(plan.arrays, lo, hi)
+        for index in pending[i:j]:
+            a, b = plan.bounds(index)
+            finished(index, {name: val[a - lo : b - lo] for name, val in out.items()})
+        i = j
+
+
+def _check_scheduler(scheduler, local_cluster) -> None:
+    if local_cluster is not None:
+        if scheduler is not None:
+            raise ValueError("give at most one of scheduler and local_cluster")
+        as_int(local_cluster, "local_cluster", minimum=1)
+    if scheduler is None or (isinstance(scheduler, str) and scheduler.strip()):
+        return
+    if not (hasattr(scheduler, "submit") and hasattr(scheduler, "scatter")):
+        raise ValueError(
+            f"scheduler must be None, an address such as 'tcp://host:8786' or a dask.distributed.Client, "
+            f"got {scheduler!r}"
+        )
+
+
+def _distributed_module():
+    try:
+        from toyregimes.sweep import distributed
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] in ("dask", "distributed"):
+            raise ImportError(
+                f"running a sweep on Dask needs dask.distributed ({exc}); install it with "
+                "pip install 'toyregimes[distributed]'"
+            ) from exc
+        raise
+    return distributed
+
+
+def sweep(
+    toy: Toy,
+    elr=None,
+    seeds=8,
+    steps: int = 20_000,
+    tail: int = 5_000,
+    constraint: str = "total",
+    lyapunov: bool = True,
+    *,
+    k=None,
+    chunk_size: int = 4096,
+    progress=None,
+    record_states: bool = False,
+    scheduler=None,
+    local_cluster=None,
+    checkpoint=None,
+    **criteria,
+) -> xr.Dataset:
+    """Run PGD on the sphere for every (elr, seed) pair and summarise the tail of each run.
+
+    Parameters
+    ----------
+    toy : Toy
+    elr : 1-d array of float > 0
+        Effective learning rates (the ``elr`` dimension).  Alternatively give ``k``.
+    seeds : int or list of int
+        ``n`` -> seeds ``0 .. n-1``; a list -> those seeds.  Point (elr, s) starts where
+        ``simulate(toy, elr, seed=s)`` does.
+    steps : int >= 1
+    tail : int, 1 <= tail <= steps
+        Statistics are over the last ``tail`` steps (the first ``steps - tail`` are a transient).
+    constraint : {"total", "individual"}
+    lyapunov : bool
+        Propagate a tangent vector with the exact Jacobian of the PGD step (costs ~2x).
+    k : 1-d array of float > 0, optional
+        Dimensionless ELR instead of ``elr``: ``elr = k / sum(alpha_eff)``.
+    chunk_size : int
+        Trajectories per chunk: the unit of a Dask task and of a checkpoint file (progress
+        granularity and memory; never changes results).
+    progress : bool or None
+        tqdm bar over trajectories; None shows it only when stderr is a terminal.
+    record_states : bool
+        Also store the last ``2 * max_period`` states of every run (``tail_state``) and the final
+        state (``final_state``).
+    scheduler : None, str or dask.distributed.Client
+        None runs in this process (Numba threads).  An address (``"tcp://host:8786"``) or a Client
+        runs every chunk as a task on that Dask cluster (the ``distributed`` extra); the results are
+        the same bit for bit.  A Client is used as is, an address is connected to and closed after.
+    local_cluster : int >= 1, optional
+        Start a ``dask.distributed.LocalCluster`` of this many worker processes (one thread each) for
+        this sweep and close it after.  Exclusive with ``scheduler``.
+    checkpoint : path or :class:`toyregimes.sweep.checkpoints.ChunkStore`, optional
+        Directory where every finished chunk is written atomically; chunks already there (from an
+        interrupted run with the same inputs) are loaded, checked and not recomputed.  A directory
+        started with other inputs, or a corrupt or foreign chunk file, raises ``ValueError``.  The
+        directory is left in place (the CLI deletes it once the result file is written).
+    **criteria
+        Regime criteria overriding :data:`toyregimes.analysis.DEFAULTS`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``(elr, seed, group)``, coordinate ``k = elr * sum(alpha_eff)`` along ``elr``.
+        ``mean_loss``, ``std_loss`` (population), ``mean_cos_angle``, ``rms_step`` (root mean square of
+        the chord ``|theta_{t+1} - theta_t|``, ~ the RMS angular update) and ``mean_sq_norm`` (per group)
+        over the tail;
+        ``min_c``/``max_c``: extremes over the tail and the groups of ``c_i = elr * alpha_eff_i / r_i^2``;
+        ``lyapunov`` (NaN unless computed);
+        ``period`` (``analysis.detect_period`` of the last ``2 * max_period`` states, 0 = none);
+        ``status`` (``"ok"`` / ``"diverged_numerically"``); ``regime`` from
+        :func:`toyregimes.analysis.classify_stats`, with the evidence it was decided on:
+        ``lyapunov_se`` (standard error of the exponent from 8 blocks of the tail),
+        ``residual_head``/``residual_end`` (relative period residual at the detected period, at the
+        head and at the end of the tail; NaN unless the period is >= 2), ``loss_first_half`` /
+        ``loss_second_half`` (mean loss over the two halves of the tail) and ``max_c`` (stability of a
+        minimum; for toys without ``alpha_eff`` half the largest recorded sphere sharpness times
+        ``elr``); ``score`` the signed regime score of :func:`toyregimes.analysis.signed_score` (< 0 for
+        runs labelled convergence, otherwise the fraction of the way to the random level).
+        ``attrs`` hold every input.
+
+    Example: ``res = sweep(canonical([1, 2, 3]), k=np.geomspace(0.1, 10, 50), seeds=4, steps=5000,
+    tail=1000)``; on two local worker processes: add ``local_cluster=2``.
+    """
+    plan = make_plan(toy, elr, seeds, steps, tail, constraint, lyapunov, k=k, chunk_size=chunk_size,
+                     record_states=record_states, **criteria)
+    _check_scheduler(scheduler, local_cluster)
+    store = None
+    done = {}
+    if checkpoint is not None:
+        store = checkpoint if isinstance(checkpoint, ChunkStore) else ChunkStore(checkpoint)
+        done = store.open(plan.fingerprint_params(), [plan.bounds(i) for i in range(plan.n_chunks)],
+                          plan.chunk_spec())
+    pending = [i for i in range(plan.n_chunks) if i not in done]
+    resumed = sum(plan.bounds(i)[1] - plan.bounds(i)[0] for i in done)
+
+    with _progress(plan.n_points, progress, "sweep", initial=resumed) as bar:
+
+        def finished(index, arrays):
+            if store is not None:
+                store.write(index, arrays)
+            done[index] = arrays
+            lo, hi = plan.bounds(index)
+            bar.update(hi - lo)
+
+        if scheduler is None and local_cluster is None:
+            _run_local(plan, pending, finished)
+        elif pending:
+            _distributed_module().run(plan, pending, finished, scheduler=scheduler, local_cluster=local_cluster)
+    return assemble(plan, [done[i] for i in range(plan.n_chunks)])
