@@ -43,6 +43,8 @@ aperiodic            no period and no exponent computed, stationary halves.
 
 The exponent separates chaos from order, not convergence from periodic motion (SPEC section 5):
 periodicity is decided from the states themselves, stability from ``c_max``.
+
+Layer: plain numpy and xarray on Datasets; imports no other layer but the private helpers.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 Every subcommand validates its input through the library; a bad value prints one line on stderr
 and exits with status 2.  Heavy imports happen inside the subcommands so that ``--help`` and the
 start of a run stay fast.
+
+One module per sub-command family: run, sweep, plot, verify and figures here, ``train`` in
+:mod:`~toyregimes.cli.train`, ``explore`` in :mod:`~toyregimes.cli.explore`.  Layer: the outermost;
+a client of the public API (``import toyregimes``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
 """Figures of runs (and, through the sweep module, of regime maps).
 
 Plotting never runs kernels itself: it draws Datasets produced by ``simulate``/``sweep``.
+
+Lives here: figures of runs and regime maps (this module), of weight-decay training
+(:mod:`~toyregimes.plot.training`) and the gallery (:mod:`~toyregimes.plot.gallery`, the computation
+behind each README figure).  Layer: may import every layer below ``explore``.
 """
 
 from __future__ import annotations

@@ -17,6 +17,11 @@ range of points through the kernel (a module-level function, so Dask workers imp
 loop; with ``scheduler``/``local_cluster`` they run as Dask tasks (:mod:`toyregimes.sweep.distributed`,
 imported only then); with ``checkpoint`` each finished chunk is stored (:mod:`toyregimes.sweep.checkpoints`)
 so an interrupted sweep resumes.  Which process, order or chunking computed a point never changes it.
+
+Modules: :mod:`~toyregimes.sweep.plan`, :mod:`~toyregimes.sweep.chunks`,
+:mod:`~toyregimes.sweep.assemble`, :mod:`~toyregimes.sweep.run`, :mod:`~toyregimes.sweep.grid`,
+:mod:`~toyregimes.sweep.checkpoints`, :mod:`~toyregimes.sweep.distributed`.  Layer: may import
+``kernels``, ``toys``, ``io``, ``analysis`` and ``simulate`` (never ``plot`` or above).
 """
 
 from toyregimes.sweep.assemble import assemble

@@ -9,6 +9,9 @@ Constructors:
 * :func:`canonical` -- ``f_i = alpha_i sin^2 phi_i`` in R^2 (SPEC section 2, exact theory);
 * :func:`rayleigh` -- ``f_i = theta_i^T M_i theta_i / |theta_i|^2`` with spectra ``spec(M_i)``;
 * :func:`custom` -- user-supplied Numba-compilable value and gradient, checked before use.
+
+Layer: may import ``kernels`` (the Numba functions a toy carries) and the private helpers; the
+expression parser lives in :mod:`toyregimes.toys.expressions`.
 """
 
 from __future__ import annotations
