@@ -1,0 +1,24 @@
+"""The canonical toy ``f_i = alpha_i sin^2 phi_i`` (SPEC section 2: exact theory)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from toyregimes._validate import as_alpha
+from toyregimes.toys.base import Toy, _rayleigh_toy
+
+
+def canonical(alpha) -> Toy:
+    """The canonical toy: ``n`` groups in R^2, ``f_i = alpha_i sin^2 phi_i`` (``M_i = diag(0, alpha_i)``).
+
+    Parameters
+    ----------
+    alpha : sequence of float > 0
+        One coefficient per group.
+
+    Example: ``toy = canonical([1, 2, 3])``; its threshold ELR is ``1 / 6``.
+    """
+    alpha = as_alpha(alpha)
+    mats = [np.diag([0.0, a]) for a in alpha]
+    toy = _rayleigh_toy("canonical", {"kind": "canonical", "alpha": alpha.tolist()}, mats)
+    return toy
