@@ -319,6 +319,63 @@ def _eigenvalues() -> Checks:
     return chk
 
 
+# ----------------------------------------------------------------------------- resonances
+def _neutral_rotation(kv: float, alpha) -> float:
+    """Angle / 2 pi of the neutral eigenvalues of the two-step map at the 2-cycle, from finite differences.
+
+    Independent of the closed form: the Jacobian of two steps of :func:`toyregimes.theory.canonical_step`
+    (in coordinates ``phi_1..phi_n, r_1^2..r_{n-1}^2``) by central differences at ``phi_i = phi*``,
+    ``r_i^2 = alpha_i / A``; the eigenvalues on the unit circle are the neutral ones.
+    """
+    alpha = np.asarray(alpha, dtype=float)
+    n = alpha.size
+    e = kv / alpha.sum()
+
+    def two_steps(x):
+        q = np.append(x[n:], 1 - x[n:].sum())
+        ph = x[:n]
+        for _ in range(2):
+            ph, q, _ = tr.theory.canonical_step(ph, q, alpha, e)
+        return np.concatenate([ph, q[:-1]])
+
+    x0 = np.concatenate([np.full(n, np.arccos(1 / kv) / 2), alpha[:-1] / alpha.sum()])
+    h = 1e-6
+    jac = np.column_stack([(two_steps(x0 + h * d) - two_steps(x0 - h * d)) / (2 * h) for d in np.eye(x0.size)])
+    ev = np.linalg.eigvals(jac)
+    ring = ev[np.abs(np.abs(ev) - 1) < 1e-5]
+    return float(np.max(np.abs(np.angle(ring))) / (2 * np.pi)) if ring.size else float("nan")
+
+
+def resonance_checks(cos_of, resonance_k) -> Checks:
+    """``k^2 = 2 / (1 +- cos_of(pi p/q))`` solves ``rotation_number(k) = p / q``, and so does ``resonance_k``.
+
+    ``cos_of`` is the closed form's cosine (``sympy.cos`` of the half angle ``pi p / q``); checked
+    symbolically, then the library's ``resonance_k`` against SPEC's values and the finite-difference
+    spectrum of the two-step map.
+    """
+    chk = Checks()
+    th = sp.Symbol("theta", positive=True)  # pi p / q in (0, pi / 2]
+    for sign, name in ((1, "+"), (-1, "-")):
+        k2 = 2 / (1 + sign * cos_of(th))
+        chk.equal(f"k^2 = 2 / (1 {name} cos(pi p/q)) solves cos(2 pi p/q) = 1 - 8 (k^2 - 1) / k^4",
+                  1 - 8 * (k2 - 1) / k2**2, sp.cos(2 * th), {th: (0.05, 1.55)})
+    spec = {(1, 2): (np.sqrt(2), np.sqrt(2)), (1, 3): (2 / np.sqrt(3), 2.0),
+            (1, 4): (np.sqrt(4 - 2 * np.sqrt(2)), np.sqrt(4 + 2 * np.sqrt(2))), (2, 5): (1.236, 1.701)}
+    for (p, q), want in spec.items():
+        chk.close(f"{p}:{q} at the values of SPEC section 6", resonance_k(p, q), want,
+                  1e-3 if (p, q) == (2, 5) else 1e-12, "SPEC reference values")
+    for (p, q) in [(1, 2), (1, 3), (1, 4), (2, 5), (1, 6), (3, 10)]:
+        for kv in resonance_k(p, q):
+            rho = _neutral_rotation(kv, [0.7, 1.3, 2.9])
+            chk.close(f"{p}:{q} at k = {kv:.6f}: neutral eigenvalues of the two-step map (n = 3) at angle 2 pi p/q",
+                      rho, p / q, 1e-6, "finite differences of theory.canonical_step")
+    for kv in (1.1, 1.6, 3.0):
+        chk.close(f"theory.rotation_number({kv}) == angle of the neutral eigenvalues / 2 pi",
+                  tr.theory.rotation_number(kv), _neutral_rotation(kv, [0.7, 1.3, 2.9]), 1e-6,
+                  "finite differences of theory.canonical_step")
+    return chk
+
+
 # ----------------------------------------------------------------------------- individual
 def _individual() -> Checks:
     chk = Checks()
@@ -395,6 +452,11 @@ CLAIMS = [
           "(1 - 2/k^2)^2 and 2n - 2 on the unit circle with real part 1 - 8(k^2 - 1)/k^4 "
           "(symbolic for n = 2, 40-digit numeric for n = 3, 4).",
           lambda: _eigenvalues().result()),
+    Claim("resonances", FAMILY,
+          "The rotation number rho = omega / 2 pi of the neutral eigenvalues reaches p/q at "
+          "k = sqrt(2 / (1 +- cos(pi p/q))): 1:2 at sqrt 2, 1:3 at 2/sqrt 3 and 2, 1:4 at k^2 = 4 -+ 2 sqrt 2, "
+          "2:5 at 1.236 and 1.701 (symbolic; checked on the finite-difference spectrum of the two-step map).",
+          lambda: resonance_checks(sp.cos, tr.theory.resonance_k).result()),
     Claim("individual_limit_loss", FAMILY,
           "Individual constraint: c_i is constant, groups decouple, and the loss tends to "
           "sum_i alpha_i (1 - 1/c_i)_+ / 2.",

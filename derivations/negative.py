@@ -7,8 +7,11 @@ every one of them is reported ``failed``.
 
 from __future__ import annotations
 
+import numpy as np
+import sympy as sp
+
 from derivations import Claim
-from derivations.canonical import equilibrium_checks
+from derivations.canonical import equilibrium_checks, resonance_checks
 from derivations.elr_split import threshold_exists_checks
 from derivations.weight_decay import sgd_equilibrium_checks
 
@@ -24,4 +27,12 @@ NEGATIVE_CONTROLS = [
     Claim("wrong_sgd_cos_2gamma", FAMILY,
           "WRONG: cos theta* = 1 - 2 eta lambda at the SGD equilibrium (true: 1 - eta lambda).",
           lambda: sgd_equilibrium_checks(lambda e, lam: 1 - 2 * e * lam).result()),
+    Claim("wrong_resonance_cos_2theta", FAMILY,
+          "WRONG: rho(k) = p/q at k = sqrt(2 / (1 +- cos(2 pi p/q))) (true: cos(pi p/q)).",
+          lambda: resonance_checks(lambda t: sp.cos(2 * t), _wrong_resonance_k).result()),
 ]
+
+
+def _wrong_resonance_k(p, q):
+    c = abs(np.cos(2 * np.pi * p / q))
+    return float(np.sqrt(2 / (1 + c))), float(np.sqrt(2 / max(1 - c, 1e-12)))

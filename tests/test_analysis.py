@@ -150,3 +150,41 @@ def test_signed_score_is_continuous_across_the_threshold_and_matches_theory():
         assert scores[k] == pytest.approx(1 - 1 / k, abs=1e-4)
     # below: minus the stability margin, and near 0 close to the threshold
     assert abs(scores[0.97]) < 0.1
+
+
+# ----------------------------------------------------------------------------- rotation number (SPEC section 6)
+@pytest.mark.parametrize("rho", [0.0371, 0.25, 1 / 3, 0.4917])
+def test_rotation_number_of_a_linear_rotation(rho):
+    t = np.arange(400)
+    w = 2 * np.pi * rho
+    rot = np.stack([np.cos(w * t + 0.3), np.sin(w * t + 0.3), 0.5 * np.cos(w * t)], axis=1) + 7.0  # any offset
+    assert analysis.rotation_number_of_series(rot) == pytest.approx(rho, abs=1e-12)
+    noisy = rot + 1e-3 * np.random.default_rng(3).standard_normal(rot.shape)
+    assert analysis.rotation_number_of_series(noisy) == pytest.approx(rho, abs=2e-3)
+
+
+def _near_cycle(alpha, k, eps=1e-4, seed=1):
+    """A point 1e-4 away from the coupled 2-cycle phi_i = phi*, r_i^2 = alpha_i / A (SPEC section 2)."""
+    alpha = np.asarray(alpha, dtype=float)
+    rng = np.random.default_rng(seed)
+    r2 = alpha / alpha.sum() * (1 + eps * rng.standard_normal(alpha.size))
+    phi = np.arccos(1 / k) / 2 + eps * rng.standard_normal(alpha.size)
+    return np.stack([np.sqrt(r2) * np.cos(phi), np.sqrt(r2) * np.sin(phi)], axis=1)
+
+
+@pytest.mark.parametrize(("alpha", "k"), [([1.0, 2.0, 3.0], 1.15), ([0.4, 2.2], 1.7), ([0.9, 1.1, 1.3, 2.0], 2.4)])
+def test_measured_rotation_number_matches_the_neutral_eigenvalues(alpha, k):
+    # the linear theory (cos omega = 1 - 8(k^2 - 1)/k^4) against a simulation near the 2-cycle
+    run = tr.simulate(tr.toys.canonical(alpha), elr=k / sum(alpha), steps=12_000, init=_near_cycle(alpha, k),
+                      sharpness=False, tail=8_000)
+    assert analysis.classify(run)[0] == "periodic"
+    got = analysis.rotation_number(run)
+    assert got == pytest.approx(tr.theory.rotation_number(k), abs=1e-5)
+    # negative control: sampling every step (the one-step map) is not what the theory describes
+    assert abs(analysis.rotation_number(run, period=1) - got) > 0.01
+
+
+def test_rotation_number_needs_every_step():
+    run = tr.simulate(tr.toys.canonical([1.0, 2.0]), elr=0.4, steps=1000, record_every=2)
+    with pytest.raises(ValueError, match="record_every=1"):
+        analysis.rotation_number(run)

@@ -154,3 +154,30 @@ def test_equilibrium_eigenvalues_match_the_linearised_two_step_map():
     assert theory.equilibrium_eigenvalues(k, 1)[1] is None
     with pytest.raises(ValueError, match="k must be > 1"):
         theory.equilibrium_eigenvalues(0.9, 3)
+
+
+# ----------------------------------------------------------------------------- route to chaos (SPEC section 6)
+def test_rotation_number_and_resonances_are_inverse_and_hit_spec_values():
+    # two different closed forms (arccos of the eigenvalue's real part; sqrt of 2/(1 +- cos(pi p/q))) must agree;
+    # their agreement with the spectrum of the two-step map itself is the derivation claim "resonances"
+    for p, q in [(1, 2), (1, 3), (1, 4), (2, 5), (3, 7), (1, 10)]:
+        lo, hi = tr.theory.resonance_k(p, q)
+        assert 1 < lo <= np.sqrt(2) <= hi
+        assert tr.theory.rotation_number([lo, hi]) == pytest.approx([p / q, p / q], abs=1e-12)
+    assert tr.theory.rotation_number(1.0) == 0.0
+    assert tr.theory.rotation_number(np.sqrt(2)) == pytest.approx(0.5, abs=1e-7)
+    k = np.geomspace(1.0, 1e3, 200)
+    rho = tr.theory.rotation_number(k)
+    assert np.all(np.diff(rho[k < np.sqrt(2)]) > 0) and np.all(np.diff(rho[k > np.sqrt(2)]) < 0)
+    assert rho[-1] < 1e-3
+
+
+@pytest.mark.parametrize(("p", "q"), [(0, 3), (2, 3), (1, 1), (1.0, 3), (True, 3), (1, "4")])
+def test_resonance_k_rejects_bad_input(p, q):
+    with pytest.raises(ValueError):
+        tr.theory.resonance_k(p, q)
+
+
+def test_rotation_number_rejects_k_below_threshold():
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        tr.theory.rotation_number([1.5, 0.9])

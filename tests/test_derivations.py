@@ -54,7 +54,7 @@ def test_dynamics_claims_are_checked_against_simulation(results):
 # ----------------------------------------------------------------------------- negative controls
 def test_negative_controls_fail():
     rows = run_claims(claims=negative_controls())
-    assert len(rows) == 3
+    assert len(rows) == 4
     for row in rows:
         assert row["status"] == "failed", row["name"]
         # The wrong closed form is refuted at high-precision points, not only numerically.

@@ -191,6 +191,44 @@ def equilibrium_eigenvalues(k, n_groups):
     return real, complex(re, im)
 
 
+def rotation_number(k):
+    """Rotation number ``rho = omega / (2 pi)`` of the neutral eigenvalues ``e^{+-i omega}`` of the 2-cycle.
+
+    ``cos omega = 1 - 8 (k^2 - 1) / k^4`` (SPEC section 6; :func:`equilibrium_eigenvalues`), with
+    ``omega`` in ``[0, pi]``: ``rho`` rises from 0 at ``k = 1`` to exactly ``1/2`` at ``k = sqrt(2)``
+    (a double eigenvalue -1, the 1:2 resonance) and falls back towards 0 as ``k -> inf``.  Works
+    elementwise; ``k`` must be >= 1 (the equilibrium exists above the threshold).
+
+    Example: ``rotation_number(2.0) == 1/3`` (up to rounding).
+    """
+    k = np.asarray(k, dtype=float)
+    if not np.all(k >= 1.0):
+        raise ValueError(f"k must be >= 1 (the equilibrium exists above the threshold), got {k}")
+    cos_omega = np.clip(1.0 - 8.0 * (k**2 - 1.0) / k**4, -1.0, 1.0)
+    out = np.arccos(cos_omega) / (2.0 * np.pi)
+    return float(out) if out.ndim == 0 else out
+
+
+def resonance_k(p, q):
+    """The ``k`` values where :func:`rotation_number` equals ``p / q`` (``0 < p / q <= 1/2``).
+
+    Solving ``cos(2 pi p / q) = 1 - 8 (k^2 - 1) / k^4`` for ``u = 1 / k^2`` gives ``8 u (1 - u) =
+    1 - cos(2 pi p/q) = 2 sin^2(pi p/q)``, so ``u = (1 +- cos(pi p/q)) / 2`` and
+    ``k = sqrt(2 / (1 +- cos(pi p / q)))``.  Returns ``(k_low, k_high)``, equal (``sqrt 2``) at 1:2.
+    1:3 gives ``2/sqrt(3)`` and 2, 1:4 ``k^2 = 4 -+ 2 sqrt(2)``.
+
+    Example: ``resonance_k(1, 3) == (2 / np.sqrt(3), 2.0)`` (up to rounding).
+    """
+    for name, v in (("p", p), ("q", q)):
+        if isinstance(v, bool) or not isinstance(v, int | np.integer):
+            raise ValueError(f"{name} must be an integer, got {v!r}")
+    p, q = int(p), int(q)
+    if not (p >= 1 and q >= 2 and 2 * p <= q):
+        raise ValueError(f"need integers 1 <= p and 2 p <= q (rotation numbers lie in (0, 1/2]), got p={p}, q={q}")
+    c = abs(np.cos(np.pi * p / q))
+    return float(np.sqrt(2.0 / (1.0 + c))), float(np.sqrt(2.0 / (1.0 - c)))
+
+
 def individual_limit_loss(alpha, elr, sq_norms):
     """Limit loss under the individual constraint: ``sum_i alpha_i (1 - 1/c_i)_+ / 2``, ``c_i = elr alpha_i / r_i^2``.
 

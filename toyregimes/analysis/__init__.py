@@ -45,13 +45,15 @@ The exponent separates chaos from order, not convergence from periodic motion (S
 periodicity is decided from the states themselves, stability from ``c_max``.
 
 Modules: :mod:`~toyregimes.analysis.labels` (the procedure and criteria), :mod:`~toyregimes.analysis.period`,
-:mod:`~toyregimes.analysis.exponents`, :mod:`~toyregimes.analysis.runs` (summary and classify of a run).
+:mod:`~toyregimes.analysis.exponents`, :mod:`~toyregimes.analysis.runs` (summary and classify of a run),
+:mod:`~toyregimes.analysis.rotation` (rotation number near a neutrally stable orbit).
 Layer: plain numpy and xarray on Datasets; imports no other layer but the private helpers.
 """
 
 from toyregimes.analysis.exponents import LYAP_BLOCKS, block_exponents
 from toyregimes.analysis.labels import DEFAULTS, REGIMES, RESIDUAL_NOISE, check_criteria, classify_stats, signed_score
 from toyregimes.analysis.period import detect_period, period_residuals, relative_residual
+from toyregimes.analysis.rotation import rotation_number, rotation_number_of_series
 from toyregimes.analysis.runs import classify, lyapunov, summary, tail
 
 __all__ = [
@@ -70,4 +72,6 @@ __all__ = [
     "check_criteria",
     "classify_stats",
     "signed_score",
+    "rotation_number",
+    "rotation_number_of_series",
 ]
