@@ -29,6 +29,7 @@ LAYERS = {
     "toyregimes.analysis": 2,
     "toyregimes.simulate": 3,
     "toyregimes.train": 3,
+    "toyregimes.lyapunov": 3,
     "toyregimes.sweep": 4,
     "toyregimes.orbits": 4,
     "toyregimes.studies": 5,

@@ -15,6 +15,7 @@ from toyregimes import analysis, theory, toys  # noqa: I001  (the version first:
 from toyregimes._version import __version__
 from toyregimes.explore import explore
 from toyregimes.io import load, save
+from toyregimes.lyapunov import lyapunov_spectrum
 from toyregimes.orbits import orbit_diagram
 from toyregimes.simulate import simulate
 from toyregimes.sweep import canonical_alpha, sweep, sweep_grid
@@ -25,6 +26,7 @@ __all__ = [
     "canonical_alpha",
     "explore",
     "load",
+    "lyapunov_spectrum",
     "orbit_diagram",
     "save",
     "simulate",
