@@ -94,7 +94,14 @@ def threshold_exists_checks(threshold_of) -> Checks:
     return chk
 
 
-def _every_split() -> Checks:
+def every_split_checks(threshold) -> Checks:
+    """Checks of 'above threshold every split is unstable' for a library threshold ``threshold(alpha)``.
+
+    The symbolic part proves the statement at ``eta = 1/A``; the numeric part checks that ``threshold``
+    is that value: at ``eta = threshold(alpha)`` the best split (``r_i^2 = alpha_i / A``) sits exactly
+    at ``max_i eta_i alpha_i = 1``, just below it that split is stable, and above it every random split
+    has some ``eta_i alpha_i > 1``.  (A threshold of ``2/A`` passes the last test but fails the others.)
+    """
     chk = Checks()
     eta_i = eta / r2[i]
     u = sp.IndexedBase("u", nonnegative=True)  # u_i = 1/alpha_i - eta_i >= 0: group i not above
@@ -119,7 +126,7 @@ def _every_split() -> Checks:
     for _ in range(30):
         alpha = rng.uniform(0.1, 5.0, int(rng.integers(2, 8)))
         k = rng.uniform(1.0001, 3.0)
-        e = k * tr.theory.threshold(alpha)
+        e = k * threshold(alpha)
         splits = rng.dirichlet(np.ones(alpha.size), size=2000)
         worst = np.max(e * alpha / splits, axis=1)
         ok_all &= bool(np.all(worst > 1.0))
@@ -127,6 +134,16 @@ def _every_split() -> Checks:
         ok_all &= worst_gap >= -1e-12
     chk.record("above threshold every random split has max_i eta_i alpha_i >= eta A > 1", ok_all,
                "theory cross-check", f"min (max_i eta_i alpha_i - eta A) = {worst_gap:.2e}")
+    at_edge, below_ok = 0.0, True
+    for _ in range(30):
+        alpha = rng.uniform(0.1, 5.0, int(rng.integers(1, 8)))
+        balanced = alpha / alpha.sum()
+        at_edge = max(at_edge, abs(float(np.max(threshold(alpha) * alpha / balanced)) - 1.0))
+        below_ok &= bool(np.max(rng.uniform(0.5, 0.9999) * threshold(alpha) * alpha / balanced) < 1.0)
+    chk.record("at eta = threshold(alpha) the best split has max_i eta_i alpha_i = 1", at_edge < 1e-12,
+               "theory cross-check", f"max deviation {at_edge:.1e}")
+    chk.record("just below threshold(alpha) the split r_i^2 = alpha_i / A is stable", below_ok,
+               "theory cross-check")
     return chk
 
 
@@ -142,5 +159,5 @@ CLAIMS = [
     Claim("threshold_every_split_unstable", FAMILY,
           "If eta > 1/sum(alpha), every split has some eta_i > 1/alpha_i: all eta_i <= 1/alpha_i "
           "would give 1 = sum r_i^2 >= eta sum(alpha) (proved for general n).",
-          lambda: _every_split().result()),
+          lambda: every_split_checks(tr.theory.threshold).result()),
 ]

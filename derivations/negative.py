@@ -12,7 +12,7 @@ import sympy as sp
 
 from derivations import Claim
 from derivations.canonical import equilibrium_checks, resonance_checks
-from derivations.elr_split import threshold_exists_checks
+from derivations.elr_split import every_split_checks, threshold_exists_checks
 from derivations.weight_decay import sgd_equilibrium_checks
 
 FAMILY = "negative control"
@@ -27,6 +27,9 @@ NEGATIVE_CONTROLS = [
     Claim("wrong_sgd_cos_2gamma", FAMILY,
           "WRONG: cos theta* = 1 - 2 eta lambda at the SGD equilibrium (true: 1 - eta lambda).",
           lambda: sgd_equilibrium_checks(lambda e, lam: 1 - 2 * e * lam).result()),
+    Claim("wrong_library_threshold_every_split", FAMILY,
+          "WRONG: the library threshold is 2/sum(alpha) in the every-split claim (true: 1/sum(alpha)).",
+          lambda: every_split_checks(lambda a: 2 / np.sum(a)).result()),
     Claim("wrong_resonance_cos_2theta", FAMILY,
           "WRONG: rho(k) = p/q at k = sqrt(2 / (1 +- cos(2 pi p/q))) (true: cos(pi p/q)).",
           lambda: resonance_checks(lambda t: sp.cos(2 * t), _wrong_resonance_k).result()),
