@@ -376,6 +376,74 @@ def resonance_checks(cos_of, resonance_k) -> Checks:
     return chk
 
 
+# ----------------------------------------------------------------------------- stationarity identity
+def _iterate(alpha, k, phi0, r20, steps, growth_of=None):
+    """``steps`` applications of the exact step map (SPEC section 2) to columns of initial states, numpy.
+
+    The map as :func:`toyregimes.theory.canonical_step` states it (checked against the simulator by the
+    claim ``canonical_step_map``), vectorised over the columns.  Returns the per-step ``growth_of(c, phi)``
+    (default ``log(1 + c^2 sin^2 2 phi)``; (steps, n, m)), ``log S`` (steps, m) and ``log r_i^2``
+    (steps + 1, n, m).
+    """
+    alpha = np.asarray(alpha, dtype=float)[:, None]
+    e = k / alpha.sum()
+    ph, q2 = phi0.copy(), r20.copy()
+    grow = np.empty((steps, *ph.shape))
+    logs = np.empty((steps, ph.shape[1]))
+    logr = np.empty((steps + 1, *ph.shape))
+    logr[0] = np.log(q2)
+    for t in range(steps):
+        c = e * alpha / q2
+        s2 = np.sin(2 * ph)
+        grow[t] = np.log1p((c * s2) ** 2) if growth_of is None else growth_of(c, ph)
+        grown = q2 * (1 + (c * s2) ** 2)
+        total = grown.sum(axis=0)
+        ph = ph - np.arctan(c * s2)
+        q2 = grown / total
+        logs[t] = np.log(total)
+        logr[t + 1] = np.log(q2)
+    return grow, logs, logr
+
+
+def stationarity_checks(growth_of) -> Checks:
+    """``<log(1 + c_i^2 sin^2 2 phi_i)> = <log S>`` for every group, up to a boundary term ``O(1/T)``.
+
+    ``growth_of(c, phi)`` is the claimed per-step log growth of ``r_i^2`` before projection.
+    """
+    chk = Checks()
+    S = sp.Symbol("S", positive=True)
+    cc = sp.Symbol("c", positive=True)
+    r2_next = r**2 * (1 + (cc * sp.sin(2 * phi)) ** 2) / S  # the step map (claim canonical_step_map)
+    chk.equal("log r_i'^2 - log r_i^2 = log(1 + c_i^2 sin^2 2 phi_i) - log S (one step)",
+              sp.log(r2_next) - sp.log(r**2), growth_of(cc, phi) - sp.log(S), {phi: (-1.5, 1.5), S: (1.0, 9.0)})
+    # Chaotic runs (k = 2.5, 3): the time averages differ by exactly (log r_i^2(T) - log r_i^2(0)) / T,
+    # a boundary term, because log r_i^2 stays bounded on the attractor.
+    rng = rng_for("stationarity")
+    alpha = np.array([0.6, 1.5, 2.4])
+    f = sp.lambdify((cc, phi), growth_of(cc, phi), "numpy")
+    for kv in (2.5, 3.0):
+        m = 4
+        phi0 = rng.uniform(-1.5, 1.5, (3, m))
+        r20 = rng.dirichlet(np.ones(3), m).T
+        claimed, logs, logr = _iterate(alpha, kv, phi0, r20, 12_000, f)
+        worst, spread = 0.0, 0.0
+        for T in (3_000, 12_000):
+            res = claimed[:T].mean(axis=0) - logs[:T].mean(axis=0)  # (n, m)
+            bound = (logr[: T + 1].max(axis=0) - logr[: T + 1].min(axis=0)) / T
+            worst = max(worst, float(np.max(np.abs(res) - bound)))
+            spread = max(spread, float(np.max(bound * T)))
+        chk.record(f"k = {kv} (chaotic): |<growth_i> - <log S>| <= (range of log r_i^2) / T at T = 3000, 12000",
+                   worst <= 1e-9, SIM, f"excess {worst:.1e}; range of log r_i^2 at most {spread:.2f}")
+    dev = float(np.mean(logs) - 2 * np.log(3.0))
+    chk.record("k = 3 (chaotic): <log S> is not 2 log k", abs(dev) > 0.05, SIM, f"<log S> - 2 log k = {dev:+.3f}")
+    # On the 2-cycle S = k^2 at every step: <log S> = 2 log k exactly.
+    kv = 1.4
+    phi0 = np.full((3, 1), np.arccos(1 / kv) / 2)
+    _, logs, _ = _iterate(alpha, kv, phi0, (alpha / alpha.sum())[:, None].copy(), 200)
+    chk.close("on the 2-cycle (k = 1.4): <log S> = 2 log k", float(np.mean(logs)), 2 * np.log(kv), 1e-12, SIM)
+    return chk
+
+
 # ----------------------------------------------------------------------------- individual
 def _individual() -> Checks:
     chk = Checks()
@@ -457,6 +525,11 @@ CLAIMS = [
           "k = sqrt(2 / (1 +- cos(pi p/q))): 1:2 at sqrt 2, 1:3 at 2/sqrt 3 and 2, 1:4 at k^2 = 4 -+ 2 sqrt 2, "
           "2:5 at 1.236 and 1.701 (symbolic; checked on the finite-difference spectrum of the two-step map).",
           lambda: resonance_checks(sp.cos, tr.theory.resonance_k).result()),
+    Claim("stationarity_identity", FAMILY,
+          "Under the total constraint log r_i'^2 - log r_i^2 = log(1 + c_i^2 sin^2 2 phi_i) - log S, so "
+          "<log(1 + c_i^2 sin^2 2 phi_i)> = <log S> for every group up to a boundary term O(1/T) (log r_i^2 "
+          "stays bounded); on the 2-cycle <log S> = 2 log k, in chaos it is not.",
+          lambda: stationarity_checks(lambda c_, p_: sp.log(1 + (c_ * sp.sin(2 * p_)) ** 2)).result()),
     Claim("individual_limit_loss", FAMILY,
           "Individual constraint: c_i is constant, groups decouple, and the loss tends to "
           "sum_i alpha_i (1 - 1/c_i)_+ / 2.",

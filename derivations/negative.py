@@ -11,7 +11,7 @@ import numpy as np
 import sympy as sp
 
 from derivations import Claim
-from derivations.canonical import equilibrium_checks, resonance_checks
+from derivations.canonical import equilibrium_checks, resonance_checks, stationarity_checks
 from derivations.elr_split import every_split_checks, threshold_exists_checks
 from derivations.weight_decay import sgd_equilibrium_checks
 
@@ -30,6 +30,9 @@ NEGATIVE_CONTROLS = [
     Claim("wrong_library_threshold_every_split", FAMILY,
           "WRONG: the library threshold is 2/sum(alpha) in the every-split claim (true: 1/sum(alpha)).",
           lambda: every_split_checks(lambda a: 2 / np.sum(a)).result()),
+    Claim("wrong_stationarity_no_square", FAMILY,
+          "WRONG: the per-step log growth of r_i^2 is log(1 + c_i sin^2 2 phi_i) (true: c_i^2).",
+          lambda: stationarity_checks(lambda c_, p_: sp.log(1 + c_ * sp.sin(2 * p_) ** 2)).result()),
     Claim("wrong_resonance_cos_2theta", FAMILY,
           "WRONG: rho(k) = p/q at k = sqrt(2 / (1 +- cos(2 pi p/q))) (true: cos(pi p/q)).",
           lambda: resonance_checks(lambda t: sp.cos(2 * t), _wrong_resonance_k).result()),
