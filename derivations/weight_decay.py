@@ -1,8 +1,9 @@
 """Family 4 -- conventional training with weight decay on an SI function (SPEC section 4).
 
-There is no weight-decay simulator in the library yet, so each claim carries its own tiny numpy
-loop.  Two stochastic-gradient models are used, both SI-consistent (gradient orthogonal to w and
-scaling as 1/|w|):
+Each claim carries its own tiny numpy loop, independent of the library's simulator
+(:func:`toyregimes.train`), and the reparametrisation is checked on :func:`toyregimes.train` itself as
+well.  Two stochastic-gradient models are used in the loops, both SI-consistent (gradient orthogonal
+to w and scaling as 1/|w|):
 
 * the *stochastic canonical toy*: per step a random rotation ``delta`` and the sample function
   ``f_delta(w) = alpha y'^2 / |w|^2`` with ``(x', y') = R(-delta) w``; ``E|g|^2 = alpha^2/2`` at
@@ -133,6 +134,15 @@ def _reparam() -> Checks:
         chk.close(f"{label}: identical losses",
                   [canonical_loss(w, alpha) for w in run_b], [canonical_loss(w, alpha) for w in run_a],
                   1e-8, LOOP)
+    # The library's simulator, with its SI-consistent tangent noise (same seed, same noise sequence).
+    toy = tr.toys.canonical(alpha)
+    for opt, scale in (("sgd", np.sqrt(cv)), ("sgdm", np.sqrt(cv)), ("adamw", cv)):
+        a = tr.train(toy, lr=lr, wd=wd, steps=400, optimizer=opt, noise="tangent", seed=4, init_norm=1.0)
+        b = tr.train(toy, lr=cv * lr, wd=wd / cv, steps=400, optimizer=opt, noise="tangent", seed=4,
+                     init_norm=scale)
+        chk.close(f"tr.train, {opt}: (c eta, lambda/c, {'c' if opt == 'adamw' else 'sqrt(c)'} w0) gives the "
+                  "same losses and directions", np.concatenate([b.loss.values, b.final_state.values.ravel() / scale]),
+                  np.concatenate([a.loss.values, a.final_state.values.ravel()]), 1e-8, "tr.train cross-check")
     return chk
 
 
