@@ -40,5 +40,7 @@ NEGATIVE_CONTROLS = [
 
 
 def _wrong_resonance_k(p, q):
+    if 2 * p == q:
+        return (1.0,)  # cos(2 pi p/q) = -1: the wrong formula puts 1:2 at k = 1
     c = abs(np.cos(2 * np.pi * p / q))
     return float(np.sqrt(2 / (1 + c))), float(np.sqrt(2 / max(1 - c, 1e-12)))

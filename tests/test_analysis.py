@@ -172,7 +172,9 @@ def _near_cycle(alpha, k, eps=1e-4, seed=1):
     return np.stack([np.sqrt(r2) * np.cos(phi), np.sqrt(r2) * np.sin(phi)], axis=1)
 
 
-@pytest.mark.parametrize(("alpha", "k"), [([1.0, 2.0, 3.0], 1.15), ([0.4, 2.2], 1.7), ([0.9, 1.1, 1.3, 2.0], 2.4)])
+@pytest.mark.parametrize(("alpha", "k"), [([1.0, 2.0, 3.0], 1.15), ([0.4, 2.2], 1.7), ([0.9, 1.1, 1.3, 2.0], 2.4),
+                                          ([1.0, 2.0, 3.0], 1.1), ([1.0, 2.0, 3.0], 1.2), ([1.0, 2.0, 3.0], 1.3),
+                                          ([0.3, 0.8, 1.9], 1.1), ([0.3, 0.8, 1.9], 1.2), ([0.3, 0.8, 1.9], 1.3)])
 def test_measured_rotation_number_matches_the_neutral_eigenvalues(alpha, k):
     # the linear theory (cos omega = 1 - 8(k^2 - 1)/k^4) against a simulation near the 2-cycle
     run = tr.simulate(tr.toys.canonical(alpha), elr=k / sum(alpha), steps=12_000, init=_near_cycle(alpha, k),

@@ -160,12 +160,15 @@ def test_equilibrium_eigenvalues_match_the_linearised_two_step_map():
 def test_rotation_number_and_resonances_are_inverse_and_hit_spec_values():
     # two different closed forms (arccos of the eigenvalue's real part; sqrt of 2/(1 +- cos(pi p/q))) must agree;
     # their agreement with the spectrum of the two-step map itself is the derivation claim "resonances"
-    for p, q in [(1, 2), (1, 3), (1, 4), (2, 5), (3, 7), (1, 10)]:
+    for p, q in [(1, 3), (1, 4), (2, 5), (3, 7), (1, 10)]:
         lo, hi = tr.theory.resonance_k(p, q)
-        assert 1 < lo <= np.sqrt(2) <= hi
+        assert 1 < lo < np.sqrt(2) < hi
         assert tr.theory.rotation_number([lo, hi]) == pytest.approx([p / q, p / q], abs=1e-12)
+    assert tr.theory.resonance_k(1, 2) == pytest.approx((np.sqrt(2),), abs=1e-12)
+    assert len(tr.theory.resonance_k(2, 4)) == 1
+    assert tr.theory.resonance_k(1, 3) == pytest.approx((2 / np.sqrt(3), 2.0), abs=1e-12)
     assert tr.theory.rotation_number(1.0) == 0.0
-    assert tr.theory.rotation_number(np.sqrt(2)) == pytest.approx(0.5, abs=1e-7)
+    assert tr.theory.rotation_number(np.sqrt(2)) == pytest.approx(0.5, abs=1e-12)
     k = np.geomspace(1.0, 1e3, 200)
     rho = tr.theory.rotation_number(k)
     assert np.all(np.diff(rho[k < np.sqrt(2)]) > 0) and np.all(np.diff(rho[k > np.sqrt(2)]) < 0)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -159,3 +160,13 @@ def test_readme_section_mentions_every_claim(results):
 def test_readme_flag(capsys):
     assert main(["--readme"]) == 0
     assert capsys.readouterr().out.strip() == readme_section().strip()
+
+
+def test_a_wrong_library_threshold_fails_both_threshold_claims(monkeypatch):
+    # the claims must check the library, not a re-typed copy of the formula
+    import toyregimes as tr
+
+    monkeypatch.setattr(tr.theory, "threshold", lambda alpha: 2.0 / float(np.sum(alpha)))
+    rows = {row["name"]: row for row in run_claims(names=["threshold_split_exists", "threshold_every_split_unstable"])}
+    assert rows["threshold_split_exists"]["status"] == "failed"
+    assert rows["threshold_every_split_unstable"]["status"] == "failed"

@@ -214,7 +214,8 @@ def resonance_k(p, q):
 
     Solving ``cos(2 pi p / q) = 1 - 8 (k^2 - 1) / k^4`` for ``u = 1 / k^2`` gives ``8 u (1 - u) =
     1 - cos(2 pi p/q) = 2 sin^2(pi p/q)``, so ``u = (1 +- cos(pi p/q)) / 2`` and
-    ``k = sqrt(2 / (1 +- cos(pi p / q)))``.  Returns ``(k_low, k_high)``, equal (``sqrt 2``) at 1:2.
+    ``k = sqrt(2 / (1 +- cos(pi p / q)))``.  Returns the distinct values in increasing order:
+    ``(k_low, k_high)``, and ``(sqrt 2,)`` at 1:2 (where the two coincide: a double eigenvalue -1).
     1:3 gives ``2/sqrt(3)`` and 2, 1:4 ``k^2 = 4 -+ 2 sqrt(2)``.
 
     Example: ``resonance_k(1, 3) == (2 / np.sqrt(3), 2.0)`` (up to rounding).
@@ -225,6 +226,8 @@ def resonance_k(p, q):
     p, q = int(p), int(q)
     if not (p >= 1 and q >= 2 and 2 * p <= q):
         raise ValueError(f"need integers 1 <= p and 2 p <= q (rotation numbers lie in (0, 1/2]), got p={p}, q={q}")
+    if 2 * p == q:
+        return (float(np.sqrt(2.0)),)
     c = abs(np.cos(np.pi * p / q))
     return float(np.sqrt(2.0 / (1.0 + c))), float(np.sqrt(2.0 / (1.0 - c)))
 
