@@ -175,3 +175,37 @@ def test_phase_diagram_draws_no_theory_where_there_is_none():
     ax, lines = _theory_line(fig)
     assert lines == []
     assert any("no closed-form equilibrium" in t.get_text() for t in ax.texts)
+
+
+def test_periodic_windows_are_matched_to_the_nearest_resonance():
+    import xarray as xr
+
+    from toyregimes.studies.route_to_chaos import periodic_windows
+
+    ks = np.round(np.arange(1.60, 2.21, 0.01), 2)
+    frac = np.ones(ks.size)
+    period = np.zeros(ks.size, dtype=int)
+    frac[ks < 1.65] = 0.0  # before the onset: not a window
+    period[ks < 1.65] = 2
+    for lo, hi, per in [(1.72, 1.74, 10), (1.76, 1.76, 10), (2.05, 2.08, 6), (2.15, 2.15, 14)]:
+        sel = (ks >= lo) & (ks <= hi)
+        frac[sel], period[sel] = 0.25, per
+    scan = xr.Dataset({"frac_chaotic": (("heterogeneity", "k"), frac[None]),
+                       "period": (("heterogeneity", "k"), period[None]), "onset": ("heterogeneity", [1.65])},
+                      coords={"heterogeneity": [0.5], "k": ks})
+    got = periodic_windows(scan)
+    assert [(w["k_lo"], w["k_hi"], w["period"], w["resonance"]) for w in got] == [
+        (1.72, 1.76, 10, "2:5"), (2.05, 2.08, 6, "1:3"), (2.15, 2.15, 14, "2:7")]
+    assert got[0]["k_resonance"] == pytest.approx(tr.theory.resonance_k(2, 5)[1])
+    assert got[1]["detuning"] == pytest.approx(2.065 - 2.0)
+    # a period whose resonances are all far away shows as a large detuning, not as a match
+    assert abs(got[2]["detuning"]) > 0.05
+
+
+def test_route_to_chaos_measurements_quick():
+    from toyregimes.plot.gallery import route_to_chaos_data
+
+    rot, scan, windows = route_to_chaos_data(quick=True)
+    assert float(np.max(np.abs(rot.rho_measured - rot.rho_theory))) < 1e-5
+    assert np.all(np.isfinite(scan.onset.values)) and np.all(scan.onset.values > 1.3)
+    assert all(w["period"] % 2 == 0 and w["period"] >= 4 for w in windows)

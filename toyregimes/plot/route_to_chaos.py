@@ -1,0 +1,92 @@
+"""The route-to-chaos figure: rotation numbers, exponents, periods and onset against the resonances."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from toyregimes import theory
+
+__all__ = ["plot_route_to_chaos", "RESONANCES"]
+
+# The low-order resonances drawn as reference lines: (label, k)
+RESONANCES = [("1:2", theory.resonance_k(1, 2)[0]), ("2:5", theory.resonance_k(2, 5)[1]),
+              ("3:8", theory.resonance_k(3, 8)[1]), ("1:3", theory.resonance_k(1, 3)[1]),
+              ("1:4", theory.resonance_k(1, 4)[1])]
+
+
+def _resonance_lines(ax, vertical=True, labels=True):
+    for name, k in RESONANCES:
+        if vertical:
+            ax.axvline(k, color="0.55", ls=":", lw=0.9)
+            if labels:
+                ax.text(k, 1.0, name, transform=ax.get_xaxis_transform(), ha="center", va="bottom",
+                        fontsize="x-small", color="0.35")
+        else:
+            ax.axhline(k, color="0.55", ls=":", lw=0.9)
+            if labels:
+                ax.text(1.0, k, " " + name, transform=ax.get_yaxis_transform(), ha="left", va="center",
+                        fontsize="x-small", color="0.35")
+
+
+def plot_route_to_chaos(rotation, scan, windows=(), fig=None):
+    """Four panels from :mod:`toyregimes.studies.route_to_chaos` results.
+
+    (a) rotation number measured near the 2-cycle (markers, one colour per alpha) against
+    ``theory.rotation_number`` (line); (b) mean largest exponent over seeds (band: +- one standard
+    deviation) against ``k`` for each heterogeneity; (c) the majority period of the non-chaotic seeds
+    at each ``k`` (log scale), the periodic windows marked with their resonance; (d) the onset of chaos
+    (first ``k`` where most seeds are significantly chaotic, error bar = spread of the seeds' first
+    ``k``) and the sustained onset, against heterogeneity.  Dotted lines: resonances ``p:q`` of the
+    neutral eigenvalues (:func:`toyregimes.theory.resonance_k`).  Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    if fig is None:
+        fig = plt.figure(figsize=(11.0, 8.0), layout="constrained")
+    (ax_a, ax_b), (ax_c, ax_d) = fig.subplots(2, 2)
+    k_fine = np.linspace(1.0, float(rotation.k.max()), 400)
+    ax_a.plot(k_fine, theory.rotation_number(k_fine), color="k", lw=1.2, label="theory cos ω = 1 − 8(k²−1)/k⁴")
+    for i, name in enumerate(rotation.alpha.values):  # decreasing sizes: the measurements coincide (rho needs no alpha)
+        ax_a.plot(rotation.k.values, rotation.rho_measured.values[i], "o", ms=7.0 - 2.0 * i,
+                  label=f"measured, α = {name}")
+    _resonance_lines(ax_a)
+    ax_a.set(xlabel="k", ylabel="rotation number ρ = ω / 2π")
+    ax_a.legend(fontsize="x-small", loc="lower right")
+    ax_a.set_title("(a) neutral eigenvalues: measured near the 2-cycle vs theory", fontsize="small", loc="left",
+                   pad=14)
+
+    ks = scan.k.values
+    for i, h in enumerate(scan.heterogeneity.values):
+        m, sd = scan.mean_lyapunov.values[i], scan.sd_lyapunov.values[i]
+        (line,) = ax_b.plot(ks, m, lw=1.0, label=f"h = {h:g}")
+        ax_b.fill_between(ks, m - sd, m + sd, color=line.get_color(), alpha=0.2, lw=0)
+        per = scan.period.values[i].astype(float)
+        keep = per >= 2
+        ax_c.plot(ks[keep], per[keep], "o", ms=2.5, color=line.get_color(), label=f"h = {h:g}")
+    ax_b.axhline(0, color="0.3", lw=0.8)
+    _resonance_lines(ax_b)
+    ax_b.set(xlabel="k", ylabel="largest Lyapunov exponent (mean ± sd over seeds)")
+    ax_b.legend(fontsize="x-small", loc="upper left", ncol=2)
+    ax_b.set_title(f"(b) exponents, {scan.attrs['n_groups']} groups, {scan.attrs['seeds']} seeds", fontsize="small",
+                   loc="left", pad=14)
+    done = set()
+    for w in windows:  # one label per (period, resonance)
+        if w["resonance"] and (w["period"], w["resonance"]) not in done:
+            done.add((w["period"], w["resonance"]))
+            ax_c.annotate(f"{w['period']} ↔ {w['resonance']}", (w["k_hi"], w["period"]), fontsize="x-small",
+                          xytext=(3, 3), textcoords="offset points")
+    ax_c.set_yscale("log")
+    ax_c.set(xlabel="k", ylabel="majority period of the non-chaotic seeds")
+    _resonance_lines(ax_c)
+    ax_c.set_title("(c) periods found; windows labelled period 2q ↔ nearest resonance p:q",
+                   fontsize="small", loc="left", pad=14)
+
+    hs = scan.heterogeneity.values
+    ax_d.errorbar(hs, scan.onset.values, yerr=scan.onset_sd.values, fmt="o-", ms=4, capsize=3,
+                  label="first k with most seeds chaotic (± sd of seeds' first k)")
+    ax_d.plot(hs, scan.sustained_onset.values, "s--", ms=4, label="sustained onset (5 consecutive k)")
+    _resonance_lines(ax_d, vertical=False)
+    ax_d.set(xlabel="heterogeneity h (max α / min α = e^{2h})", ylabel="onset of chaos k_c")
+    ax_d.legend(fontsize="x-small", loc="lower right")
+    ax_d.set_title("(d) onset of chaos vs heterogeneity, with the resonances", fontsize="small", loc="left")
+    return fig
