@@ -113,3 +113,21 @@ def test_bad_input():
         tr.lyapunov_spectrum(toy, 0.1, 100, transient=100)
     with pytest.raises(ValueError, match="elr"):
         tr.lyapunov_spectrum(toy, -0.1, 100)
+
+
+@pytest.mark.parametrize("toy", [tr.toys.canonical([1.0, 2.0, 3.0]), tr.toys.rayleigh([[0, 1, 3], [0, 2]], rotate=True,
+                                                                                         seed=0)])
+def test_sweep_spectrum_equals_lyapunov_spectrum_bit_for_bit_in_any_chunking(toy):
+    elr = np.array([0.15, 0.6]) if toy.kind == "canonical" else np.array([0.1, 0.3])
+    steps, tail, seeds = 1500, 500, [0, 3, 7]
+    res = tr.sweep(toy, elr=elr, seeds=seeds, steps=steps, tail=tail, n_exponents=2, progress=False)
+    again = tr.sweep(toy, elr=elr, seeds=seeds, steps=steps, tail=tail, n_exponents=2, progress=False, chunk_size=2)
+    np.testing.assert_array_equal(res.lyapunov_spectrum.values, again.lyapunov_spectrum.values)
+    assert res.lyapunov_spectrum.dims == ("elr", "seed", "exponent")
+    for i, e in enumerate(elr):
+        for j, s in enumerate(seeds):
+            ref = tr.lyapunov_spectrum(toy, e, steps, seed=s, n_exponents=2, transient=steps - tail)
+            np.testing.assert_array_equal(res.lyapunov_spectrum.values[i, j], ref)
+    assert "lyapunov_spectrum" not in tr.sweep(toy, elr=elr[:1], seeds=1, steps=50, tail=10, progress=False)
+    with pytest.raises(ValueError, match="n_exponents must be <="):
+        tr.sweep(toy, elr=elr, seeds=1, steps=50, tail=10, n_exponents=toy.dim)

@@ -8,7 +8,21 @@ from toyregimes._validate import as_constraint, as_int, as_positive, as_seed
 from toyregimes.kernels import pgd, spectrum
 from toyregimes.simulate import _check_toy, initial_point
 
-__all__ = ["lyapunov_spectrum"]
+__all__ = ["lyapunov_spectrum", "initial_vectors", "tangent_dimension"]
+
+
+def tangent_dimension(toy, individual: bool) -> int:
+    """Dimension of the constraint set: ``D - 1`` (total) or ``D - n`` (individual)."""
+    return toy.dim - (toy.n_groups if individual else 1)
+
+
+def initial_vectors(dim: int, seed: int, n_exponents: int) -> np.ndarray:
+    """The ``(dim, n_exponents)`` initial tangent vectors of seed ``seed``: the first is ``simulate``'s."""
+    vectors = np.empty((dim, n_exponents))
+    vectors[:, 0] = np.random.default_rng([seed, 1]).standard_normal(dim)
+    if n_exponents > 1:
+        vectors[:, 1:] = np.random.default_rng([seed, 3]).standard_normal((dim, n_exponents - 1))
+    return vectors
 
 
 def _kernel(toy):
@@ -45,7 +59,7 @@ def lyapunov_spectrum(toy, elr, steps, seed=0, constraint="total", n_exponents=N
     steps = as_int(steps, "steps", minimum=1)
     seed = as_seed(seed)
     individual = as_constraint(constraint) == "individual"
-    tangent_dim = toy.dim - (toy.n_groups if individual else 1)
+    tangent_dim = tangent_dimension(toy, individual)
     if tangent_dim < 1:
         raise ValueError("the constraint set has no tangent directions for this toy")
     n_exponents = tangent_dim if n_exponents is None else as_int(n_exponents, "n_exponents", minimum=1)
@@ -56,10 +70,7 @@ def lyapunov_spectrum(toy, elr, steps, seed=0, constraint="total", n_exponents=N
     if transient >= steps:
         raise ValueError(f"transient must be < steps ({steps}), got {transient}")
     theta0 = initial_point(toy, seed, init)
-    vectors = np.empty((toy.dim, n_exponents))
-    vectors[:, 0] = np.random.default_rng([seed, 1]).standard_normal(toy.dim)  # simulate's tangent vector
-    if n_exponents > 1:
-        vectors[:, 1:] = np.random.default_rng([seed, 3]).standard_normal((toy.dim, n_exponents - 1))
+    vectors = initial_vectors(toy.dim, seed, n_exponents)
     out, status, _ = _kernel(toy)(theta0, vectors, elr, steps, transient, individual, toy.offsets, toy.mats)
     if status != 0:
         return np.full(n_exponents, np.nan)

@@ -16,7 +16,7 @@ import math
 import types
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from toyregimes.kernels import pgd
 
@@ -130,6 +130,27 @@ def _spectrum_impl(theta0, vectors0, elr, steps, transient, individual, offsets,
 
 
 lyapunov_spectrum_run = njit(cache=True)(_spectrum_impl)
+
+
+@njit(cache=True, parallel=True)
+def spectrum_batch(theta0, vectors0, elr, steps, transient, individual, offsets, mats):
+    """:func:`lyapunov_spectrum_run` for many points in parallel (Rayleigh family), exponents sorted largest first.
+
+    ``theta0`` (m, D), ``vectors0`` (m, D, q), ``elr`` (m,).  Returns ``(exponents (m, q), status (m,))``;
+    each point is computed on its own, so results do not depend on the batch or the threads.
+    """
+    m = theta0.shape[0]
+    q = vectors0.shape[2]
+    out = np.empty((m, q))
+    status = np.zeros(m, dtype=np.int64)
+    for j in prange(m):
+        logs, st, _ = lyapunov_spectrum_run(theta0[j].copy(), vectors0[j].copy(), elr[j], steps, transient,
+                                            individual, offsets, mats)
+        status[j] = st
+        srt = np.sort(logs)
+        for i in range(q):
+            out[j, i] = srt[q - 1 - i]
+    return out, status
 
 
 def specialise(loss_grad, hessian):

@@ -84,6 +84,9 @@ def assemble(plan: SweepPlan, chunks) -> xr.Dataset:
             for name in ("lyapunov_se", "residual_head", "residual_end", "loss_first_half", "loss_second_half")
         },
     }
+    if plan.n_exponents:
+        data["lyapunov_spectrum"] = (("elr", "seed", "exponent"),
+                                     res["lyapunov_spectrum"].reshape(*shape, plan.n_exponents))
     if record_states:
         data["tail_state"] = (("elr", "seed", "tail_step", "component"), states.reshape(*shape, n_states, toy.dim))
         data["final_state"] = (("elr", "seed", "component"), final.reshape(*shape, toy.dim))
@@ -96,6 +99,8 @@ def assemble(plan: SweepPlan, chunks) -> xr.Dataset:
         coords["k"] = ("elr", plan.k)  # exactly as given: grids over toys must align on k
     elif np.isfinite(a_sum):
         coords["k"] = ("elr", elr * a_sum)
+    if plan.n_exponents:
+        coords["exponent"] = np.arange(plan.n_exponents, dtype=np.int64)
     if record_states:
         coords["tail_step"] = np.arange(steps - n_states, steps, dtype=np.int64)
     attrs = {

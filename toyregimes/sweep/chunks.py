@@ -8,7 +8,7 @@ import numba
 import numpy as np
 
 from toyregimes import analysis
-from toyregimes.kernels import batched, pgd
+from toyregimes.kernels import batched, pgd, spectrum
 from toyregimes.sweep.plan import BLOCK, EVIDENCE
 
 
@@ -24,13 +24,59 @@ def run_chunk(arrays: dict, lo: int, hi: int, threads: int | None = None) -> dic
     Example: ``run_chunk(make_plan(canonical([1]), elr=[0.1]).arrays, 0, 8)["mean_loss"].shape == (8,)``.
     """
     if threads is None:
-        return _run_chunk(arrays, lo, hi)
+        return _with_spectrum(arrays, lo, hi, _run_chunk(arrays, lo, hi))
     old = numba.get_num_threads()
     numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     try:
-        return _run_chunk(arrays, lo, hi)
+        return _with_spectrum(arrays, lo, hi, _run_chunk(arrays, lo, hi))
     finally:
         numba.set_num_threads(old)
+
+
+def _with_spectrum(arrays, lo, hi, chunk):
+    """Add the leading ``n_exponents`` Lyapunov exponents of every point (QR method) to a chunk.
+
+    Over the tail window (transient ``steps - tail``), from the initial vectors of
+    :func:`toyregimes.lyapunov.initial_vectors`, so each equals ``tr.lyapunov_spectrum(toy, elr, steps,
+    seed, n_exponents=q, transient=steps - tail)`` bit for bit.
+    """
+    q = arrays["n_exponents"]
+    if not q:
+        return chunk
+    idx = np.arange(lo, hi)
+    n_s = arrays["n_seeds"]
+    elr = np.ascontiguousarray(arrays["elr"][idx // n_s])
+    theta = np.ascontiguousarray(arrays["theta0"][:, idx % n_s].T)
+    vectors = np.ascontiguousarray(arrays["spectrum_vectors"][idx % n_s])
+    steps, tail, individual = arrays["steps"], arrays["tail"], arrays["individual"]
+    toy = arrays["toy"]
+    if arrays["fast"] or arrays["rayleigh_kernels"]:
+        offsets, mats = _rayleigh_arrays(arrays)
+        out, status = spectrum.spectrum_batch(theta, vectors, elr, steps, steps - tail, individual, offsets, mats)
+    else:
+        if "spectrum" not in toy.kernels:  # compiled once per toy and process (user functions are not cacheable)
+            toy.kernels["spectrum"] = spectrum.specialise(toy.kernels["loss_grad"], toy.kernels["hessian"])
+        kern = toy.kernels["spectrum"]
+        out = np.empty((idx.size, q))
+        status = np.zeros(idx.size, dtype=np.int64)
+        for j in range(idx.size):
+            logs, status[j], _ = kern(theta[j].copy(), vectors[j].copy(), elr[j], steps, steps - tail, individual,
+                                      toy.offsets, toy.mats)
+            out[j] = np.sort(logs)[::-1]
+    out[status != 0] = np.nan
+    chunk["lyapunov_spectrum"] = out
+    return chunk
+
+
+def _rayleigh_arrays(arrays):
+    """``(offsets, mats)`` of a Rayleigh-family toy: from the toy, or built for the canonical fast path."""
+    if arrays["toy"] is not None:
+        return arrays["toy"].offsets, arrays["toy"].mats
+    alpha = arrays["alpha"]
+    n = alpha.size
+    mats = np.zeros((n, 2, 2))
+    mats[:, 1, 1] = alpha
+    return np.arange(0, 2 * n + 1, 2, dtype=np.int64), mats
 
 
 def _run_chunk(arrays, lo, hi):

@@ -16,6 +16,7 @@ from toyregimes._progress import bar_disabled
 from toyregimes._validate import as_constraint, as_float_array, as_int, as_positive, as_seed
 from toyregimes._version import __version__
 from toyregimes.kernels import batched, pgd
+from toyregimes.lyapunov import initial_vectors, tangent_dimension
 from toyregimes.simulate import _check_toy
 from toyregimes.toys import Toy
 
@@ -167,6 +168,7 @@ class SweepPlan:
     n_states: int
     fast: bool
     arrays: dict = field(repr=False)
+    n_exponents: int = 0
 
     @property
     def n_points(self) -> int:
@@ -191,6 +193,8 @@ class SweepPlan:
         spec.update({"period": (i8, ()), "status": (i8, ())})
         if self.record_states:
             spec.update({"states": (f8, (self.n_states, self.toy.dim)), "final": (f8, (self.toy.dim,))})
+        if self.n_exponents:
+            spec["lyapunov_spectrum"] = (f8, (self.n_exponents,))
         return spec
 
     def fingerprint_params(self) -> dict:
@@ -217,6 +221,7 @@ class SweepPlan:
             "criteria": _canon(self.opts),
             "chunk_size": self.chunk_size,
             "n_points": self.n_points,
+            "n_exponents": self.n_exponents,
         }
 
 
@@ -232,6 +237,7 @@ def make_plan(
     k=None,
     chunk_size: int = 4096,
     record_states: bool = False,
+    n_exponents: int = 0,
     **criteria,
 ) -> SweepPlan:
     """Validate the inputs of :func:`sweep` (same arguments) and derive the per-seed initial points.
@@ -267,6 +273,10 @@ def make_plan(
     chunk_size = as_int(chunk_size, "chunk_size", minimum=1)
     max_period = opts["max_period"]
     n_states = min(steps, 2 * max_period)
+    n_exponents = as_int(n_exponents, "n_exponents", minimum=0)
+    if n_exponents > tangent_dimension(toy, individual):
+        raise ValueError(f"n_exponents must be <= {tangent_dimension(toy, individual)} (the dimension of the "
+                         f"constraint set), got {n_exponents}")
 
     theta0, tang0 = _initial(toy, seeds, individual)
     fast = _is_canonical_like(toy)
@@ -279,8 +289,10 @@ def make_plan(
         "fast": fast, "elr": elr, "n_seeds": len(seeds), "theta0": theta0, "tang0": tang0, "alpha": alpha,
         "steps": steps, "tail": tail, "individual": individual, "lyapunov": lyapunov, "n_states": n_states,
         "max_period": max_period, "opts": opts, "record_states": record_states, "toy": generic_toy,
-        "rayleigh_kernels": shared,
+        "rayleigh_kernels": shared, "n_exponents": n_exponents,
+        "spectrum_vectors": np.stack([initial_vectors(toy.dim, s, n_exponents) for s in seeds])
+        if n_exponents else None,
     }
     return SweepPlan(toy=toy, elr=elr, k=k_arr, seeds=seeds, steps=steps, tail=tail, constraint=constraint,
                      lyapunov=lyapunov, record_states=record_states, chunk_size=chunk_size, opts=opts,
-                     n_states=n_states, fast=fast, arrays=arrays)
+                     n_states=n_states, fast=fast, arrays=arrays, n_exponents=n_exponents)

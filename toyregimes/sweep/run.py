@@ -88,6 +88,7 @@ def sweep(
     scheduler=None,
     local_cluster=None,
     checkpoint=None,
+    n_exponents: int = 0,
     **criteria,
 ) -> xr.Dataset:
     """Run PGD on the sphere for every (elr, seed) pair and summarise the tail of each run.
@@ -128,6 +129,10 @@ def sweep(
         interrupted run with the same inputs) are loaded, checked and not recomputed.  A directory
         started with other inputs, or a corrupt or foreign chunk file, raises ``ValueError``.  The
         directory is left in place (the CLI deletes it once the result file is written).
+    n_exponents : int >= 0
+        Also compute the leading ``n_exponents`` Lyapunov exponents of every point by the QR method
+        (``lyapunov_spectrum``, dims ``(elr, seed, exponent)``, largest first, over the tail window),
+        equal to :func:`toyregimes.lyapunov_spectrum` with ``transient = steps - tail`` bit for bit.
     **criteria
         Regime criteria overriding :data:`toyregimes.analysis.DEFAULTS`.
 
@@ -156,7 +161,7 @@ def sweep(
     tail=1000)``; on two local worker processes: add ``local_cluster=2``.
     """
     plan = make_plan(toy, elr, seeds, steps, tail, constraint, lyapunov, k=k, chunk_size=chunk_size,
-                     record_states=record_states, **criteria)
+                     record_states=record_states, n_exponents=n_exponents, **criteria)
     _check_scheduler(scheduler, local_cluster)
     store = None
     done = {}
