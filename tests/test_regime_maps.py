@@ -205,7 +205,8 @@ def test_periodic_windows_are_matched_to_the_nearest_resonance():
 def test_route_to_chaos_measurements_quick():
     from toyregimes.plot.gallery import route_to_chaos_data
 
-    rot, scan, windows = route_to_chaos_data(quick=True)
+    rot, scan, windows, groups = route_to_chaos_data(quick=True)
+    assert groups.onset.dims == ("n_groups",) and groups.n_groups.values.tolist() == [2, 3]
     assert float(np.max(np.abs(rot.rho_measured - rot.rho_theory))) < 1e-5
     assert np.all(np.isfinite(scan.onset.values)) and np.all(scan.onset.values > 1.3)
     assert all(w["period"] % 2 == 0 and w["period"] >= 4 for w in windows)

@@ -112,16 +112,19 @@ ROUTE_HETEROGENEITY = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 
 
 def route_to_chaos_data(quick: bool):
-    """The measurements behind the route-to-chaos figure: ``(rotation, scan, windows)``."""
+    """The measurements behind the route-to-chaos figure: ``(rotation, scan, windows, by_groups)``."""
     from toyregimes.studies import route_to_chaos as rc
 
     if quick:
         rot = rc.rotation_comparison(ROUTE_ALPHAS[:2], np.linspace(1.1, 2.5, 5), steps=3000, tail=2000)
         scan = rc.chaos_scan([0.0, 1.0], np.linspace(1.3, 2.4, 23), seeds=4, steps=4000, tail=1000)
+        groups = rc.onset_by_groups([2, 3], 1.0, np.linspace(1.3, 2.4, 23), seeds=4, steps=4000, tail=1000)
     else:
         rot = rc.rotation_comparison(ROUTE_ALPHAS, np.linspace(1.05, 3.0, 27))
         scan = rc.chaos_scan(ROUTE_HETEROGENEITY, np.linspace(1.3, 2.8, 151), seeds=16, steps=20_000, tail=5_000)
-    return rot, scan, rc.periodic_windows(scan)
+        groups = rc.onset_by_groups([2, 3, 4, 5, 6], 1.0, np.linspace(1.3, 2.8, 151), seeds=16, steps=20_000,
+                                    tail=5_000)
+    return rot, scan, rc.periodic_windows(scan), groups
 
 
 def _route_to_chaos(quick: bool):
@@ -191,7 +194,8 @@ FIGURES = {
             "eigenvalues — 4 ↔ 1:2 (√2), 10 ↔ 2:5 (1.70), 16 ↔ 3:8 (1.80), 6 ↔ 1:3 (2.0) — detuned by −0.04 to "
             "+0.28, mostly upwards; one period-18 window (k = 2.12, h = 0.75, beside the period-6 window) has no "
             "resonance nearby. (d) The sustained onset of chaos moves with the heterogeneity from 1.74 to 1.90, "
-            "between the 2:5 and 1:3 resonances, pinned to neither; for near-equal α the first chaotic k (1.45–1.5) "
+            "between the 2:5 and 1:3 resonances, pinned to neither (with h = 1: 1.97 for n = 2, just below 1:3, and "
+            "1.74–1.81 for n = 3–6); for near-equal α the first chaotic k (1.45–1.5) "
             "lies inside the period-4 window of the 1:2 resonance (weak chaos). The hypothesis holds for the "
             "windows, not for the onset.",
             _route_to_chaos,

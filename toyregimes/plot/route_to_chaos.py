@@ -28,7 +28,7 @@ def _resonance_lines(ax, vertical=True, labels=True):
                         fontsize="x-small", color="0.35")
 
 
-def plot_route_to_chaos(rotation, scan, windows=(), fig=None):
+def plot_route_to_chaos(rotation, scan, windows=(), by_groups=None, fig=None):
     """Four panels from :mod:`toyregimes.studies.route_to_chaos` results.
 
     (a) rotation number measured near the 2-cycle (markers, one colour per alpha) against
@@ -36,7 +36,8 @@ def plot_route_to_chaos(rotation, scan, windows=(), fig=None):
     deviation) against ``k`` for each heterogeneity; (c) the majority period of the non-chaotic seeds
     at each ``k`` (log scale), the periodic windows marked with their resonance; (d) the onset of chaos
     (first ``k`` where most seeds are significantly chaotic, error bar = spread of the seeds' first
-    ``k``) and the sustained onset, against heterogeneity.  Dotted lines: resonances ``p:q`` of the
+    ``k``) and the sustained onset, against heterogeneity, and (``by_groups``, top axis) against the
+    number of groups.  Dotted lines: resonances ``p:q`` of the
     neutral eigenvalues (:func:`toyregimes.theory.resonance_k`).  Returns the figure.
     """
     import matplotlib.pyplot as plt
@@ -85,8 +86,17 @@ def plot_route_to_chaos(rotation, scan, windows=(), fig=None):
     ax_d.errorbar(hs, scan.onset.values, yerr=scan.onset_sd.values, fmt="o-", ms=4, capsize=3,
                   label="first k with most seeds chaotic (± sd of seeds' first k)")
     ax_d.plot(hs, scan.sustained_onset.values, "s--", ms=4, label="sustained onset (5 consecutive k)")
+    if by_groups is not None:
+        ax_n = ax_d.twiny()
+        ax_n.errorbar(by_groups.n_groups.values, by_groups.onset.values, yerr=by_groups.onset_sd.values, fmt="^:",
+                      color="C2", ms=4, capsize=3)
+        ax_n.plot(by_groups.n_groups.values, by_groups.sustained_onset.values, "v", color="C3", ms=4)
+        ax_n.set_xlabel(f"top axis: number of groups n (h = {by_groups.attrs['heterogeneity']:g}); triangles",
+                        fontsize="small")
+        ax_n.set_xticks(by_groups.n_groups.values)
     _resonance_lines(ax_d, vertical=False)
     ax_d.set(xlabel="heterogeneity h (max α / min α = e^{2h})", ylabel="onset of chaos k_c")
     ax_d.legend(fontsize="x-small", loc="lower right")
-    ax_d.set_title("(d) onset of chaos vs heterogeneity, with the resonances", fontsize="small", loc="left")
+    ax_d.set_title("(d) onset of chaos vs heterogeneity (and n), with the resonances", fontsize="small", loc="left",
+                   pad=24 if by_groups is not None else 6)
     return fig

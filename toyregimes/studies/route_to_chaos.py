@@ -30,7 +30,7 @@ from toyregimes import analysis, theory, toys
 from toyregimes.simulate import simulate
 from toyregimes.sweep import canonical_alpha, sweep
 
-__all__ = ["rotation_comparison", "chaos_scan", "periodic_windows", "near_cycle"]
+__all__ = ["rotation_comparison", "chaos_scan", "onset_by_groups", "periodic_windows", "near_cycle"]
 
 
 def near_cycle(alpha, k, eps=1e-4, seed=1) -> np.ndarray:
@@ -110,6 +110,17 @@ def chaos_scan(heterogeneities, ks, seeds=16, steps=20_000, tail=5_000, n_groups
         coords={"heterogeneity": hs, "k": ks},
         attrs={"seeds": seeds, "steps": steps, "tail": tail, "n_groups": n_groups,
                "criterion": "lambda - 3 se > 1e-3"},
+    )
+
+
+def onset_by_groups(n_groups, heterogeneity, ks, seeds=16, steps=20_000, tail=5_000) -> xr.Dataset:
+    """Onset of chaos (as in :func:`chaos_scan`) against the number of groups at one heterogeneity."""
+    rows = [chaos_scan([heterogeneity], ks, seeds, steps, tail, n_groups=int(n)) for n in n_groups]
+    return xr.Dataset(
+        {name: ("n_groups", [float(r[name].values[0]) for r in rows])
+         for name in ("onset", "onset_sd", "sustained_onset")},
+        coords={"n_groups": np.asarray(n_groups, dtype=np.int64)},
+        attrs={"heterogeneity": float(heterogeneity), "seeds": seeds, "steps": steps, "tail": tail},
     )
 
 
