@@ -1,4 +1,4 @@
-"""Speed of the Lyapunov spectrum and of the route-to-chaos study (SPEC section 6).
+"""Speed of the Lyapunov spectrum and of the route-to-chaos study.
 
 Run: ``python benchmarks/bench_spectrum.py``.  Times, in this process after compilation:
 

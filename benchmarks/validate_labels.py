@@ -12,7 +12,7 @@ invented alpha vectors, seeds 100..131, k from 0.9 to 3.  For every alpha it pri
    intermittency, long chaotic transients);
 2. the confusion matrix of the short-run labels against an *independent* estimate of the largest
    Lyapunov exponent of the attractor each short run ended on: from the run's final state, two
-   trajectories 1e-8 apart advanced with SPEC's exact one-step map in angle form (``phi' = phi -
+   trajectories 1e-8 apart advanced with the exact one-step map in angle form (``phi' = phi -
    arctan(c sin 2 phi)``, ``r'^2 = r^2 (1 + c^2 sin^2 2 phi) / S``; numpy, no tangent map, no code
    shared with the kernels), renormalised every 10 steps, for as many steps as the tail.
 
@@ -42,7 +42,7 @@ def two_trajectory_exponent(alpha, elr, theta0, steps, tail, delta=1e-8, every=1
     """Largest exponent from the separation of two nearby trajectories (numpy, angle form of the map).
 
     ``theta0`` (D, m) are initial points (groups in R^2, unit total norm), advanced ``steps - tail``
-    steps first.  Both trajectories are advanced with the exact one-step map of SPEC section 2 in
+    steps first.  Both trajectories are advanced with the exact one-step map (claim ``canonical_step_map``) in
     coordinates ``(phi_i, r_i^2)``; every ``every`` steps of the last ``tail`` the distance ``d``
     between the two points on the sphere is measured,
     ``log(d / delta)`` accumulated and the second point pulled back to distance ``delta`` along the

@@ -1,4 +1,4 @@
-"""Symbolic verification of the threshold and regime theory of ``toyregimes`` (SPEC.md).
+"""Symbolic verification of the threshold and regime theory of ``toyregimes``.
 
 Every claim of the theory is a :class:`Claim`: a name, the family it belongs to, a statement in
 words and a ``derive()`` callable that re-derives the statement with sympy and cross-checks it

@@ -1,4 +1,4 @@
-"""Family 3 -- the canonical toy ``F = sum_i alpha_i sin^2 phi_i`` (SPEC section 2).
+"""Family 3 -- the canonical toy ``F = sum_i alpha_i sin^2 phi_i`` (Kodryan et al. 2022).
 
 The step map is derived from the *vector* PGD step on ``f = alpha y^2 / (x^2 + y^2)``, not assumed.
 Dynamics claims (2-cycle, coupled equilibrium, individual limit) are also checked against short
@@ -350,7 +350,7 @@ def resonance_checks(cos_of, resonance_k) -> Checks:
     """``k^2 = 2 / (1 +- cos_of(pi p/q))`` solves ``rotation_number(k) = p / q``, and so does ``resonance_k``.
 
     ``cos_of`` is the closed form's cosine (``sympy.cos`` of the half angle ``pi p / q``); checked
-    symbolically, then the library's ``resonance_k`` against SPEC's values and the finite-difference
+    symbolically, then the library's ``resonance_k`` against reference values and the finite-difference
     spectrum of the two-step map.
     """
     chk = Checks()
@@ -362,8 +362,8 @@ def resonance_checks(cos_of, resonance_k) -> Checks:
     spec = {(1, 2): (np.sqrt(2),), (1, 3): (2 / np.sqrt(3), 2.0),
             (1, 4): (np.sqrt(4 - 2 * np.sqrt(2)), np.sqrt(4 + 2 * np.sqrt(2))), (2, 5): (1.236, 1.701)}
     for (p, q), want in spec.items():
-        chk.close(f"{p}:{q} at the values of SPEC section 6", resonance_k(p, q), want,
-                  1e-3 if (p, q) == (2, 5) else 1e-12, "SPEC reference values")
+        chk.close(f"{p}:{q} at its reference values", resonance_k(p, q), want,
+                  1e-3 if (p, q) == (2, 5) else 1e-12, "reference values")
     for (p, q) in [(1, 2), (1, 3), (1, 4), (2, 5), (1, 6), (3, 10)]:
         for kv in resonance_k(p, q):
             rho = _neutral_rotation(kv, [0.7, 1.3, 2.9])
@@ -378,7 +378,7 @@ def resonance_checks(cos_of, resonance_k) -> Checks:
 
 # ----------------------------------------------------------------------------- stationarity identity
 def _iterate(alpha, k, phi0, r20, steps, growth_of=None):
-    """``steps`` applications of the exact step map (SPEC section 2) to columns of initial states, numpy.
+    """``steps`` applications of the exact step map (claim ``canonical_step_map``) to columns of initial states, numpy.
 
     The map as :func:`toyregimes.theory.canonical_step` states it (checked against the simulator by the
     claim ``canonical_step_map``), vectorised over the columns.  Returns the per-step ``growth_of(c, phi)``

@@ -1,4 +1,4 @@
-"""Family 1 -- scale invariance (SPEC section 1).
+"""Family 1 -- scale invariance (Kodryan et al. 2022).
 
 The proofs use a *generic* SI function ``F(x) = G(x/|x|)`` with ``G`` an undefined sympy Function
 (see :func:`derivations._common.generic_si`), so they hold for every SI function on R^3; the

@@ -1,4 +1,4 @@
-"""Family 4 -- conventional training with weight decay on an SI function (SPEC section 4).
+"""Family 4 -- conventional training with weight decay on an SI function (Li et al. 2025).
 
 Each claim carries its own tiny numpy loop, independent of the library's simulator
 (:func:`toyregimes.train`), and the reparametrisation is checked on :func:`toyregimes.train` itself as

@@ -1,6 +1,6 @@
 """Slow, obviously-correct numpy twins of the single-run kernels (used only by tests).
 
-They are written from the formulas of SPEC.md with different algebra from the kernels where that
+They are written from the closed forms of the theory with different algebra from the kernels where that
 is possible (angles for the canonical toy, null-space bases for the sphere Hessian, finite
 differences of the step map for the tangent map), so agreement is evidence, not an echo.
 """

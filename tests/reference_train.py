@@ -1,6 +1,6 @@
 """Slow, obviously-correct numpy twin of the training kernels (used only by tests).
 
-Written from the formulas of SPEC section 4 and the PyTorch update rules, group by group with numpy
+Written from the formulas of Li et al. 2025 and the PyTorch update rules, group by group with numpy
 matrix algebra (the kernels use scalar loops), with the same pre-drawn noise arrays.
 """
 

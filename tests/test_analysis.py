@@ -104,7 +104,7 @@ def test_single_group_two_cycle_at_large_c_is_periodic_not_divergence():
     run = tr.simulate(toy, elr=30.0, steps=20_000, seed=3, lyapunov=True)
     label, ev = tr.analysis.classify(run)
     assert (label, ev["period"]) == ("periodic", 2)
-    assert ev["mean_loss"] == pytest.approx(2.0 * (1 - 1 / 60) / 2, rel=1e-5)  # SPEC: alpha (1 - 1/c) / 2
+    assert ev["mean_loss"] == pytest.approx(2.0 * (1 - 1 / 60) / 2, rel=1e-5)  # theory: alpha (1 - 1/c) / 2
     res = tr.sweep(toy, elr=[30.0], seeds=4, steps=4000, tail=1000, progress=False)
     assert (res.regime.values == "periodic").all() and (res.period.values == 2).all()
 
@@ -121,7 +121,7 @@ def test_classify_canonical_runs(k, label):
 
 
 def test_canonical_toy_approaches_but_never_reaches_random_level():
-    # SPEC: no sharp divergent regime in this toy; the tail loss approaches A/2 as k grows
+    # theory: no sharp divergent regime in this toy; the tail loss approaches A/2 as k grows
     alpha = [1.0, 2.0, 3.0]
     means = []
     for k in (3.0, 30.0, 300.0):
@@ -152,7 +152,7 @@ def test_signed_score_is_continuous_across_the_threshold_and_matches_theory():
     assert abs(scores[0.97]) < 0.1
 
 
-# ----------------------------------------------------------------------------- rotation number (SPEC section 6)
+# ----------------------------------------------------------------------------- rotation number
 @pytest.mark.parametrize("rho", [0.0371, 0.25, 1 / 3, 0.4917])
 def test_rotation_number_of_a_linear_rotation(rho):
     t = np.arange(400)
@@ -164,7 +164,7 @@ def test_rotation_number_of_a_linear_rotation(rho):
 
 
 def _near_cycle(alpha, k, eps=1e-4, seed=1):
-    """A point 1e-4 away from the coupled 2-cycle phi_i = phi*, r_i^2 = alpha_i / A (SPEC section 2)."""
+    """A point 1e-4 away from the coupled 2-cycle phi_i = phi*, r_i^2 = alpha_i / A (theory)."""
     alpha = np.asarray(alpha, dtype=float)
     rng = np.random.default_rng(seed)
     r2 = alpha / alpha.sum() * (1 + eps * rng.standard_normal(alpha.size))

@@ -1,4 +1,4 @@
-"""Tier 1: the canonical toy against the exact theory of SPEC section 2.
+"""Tier 1: the canonical toy against the exact theory (Kodryan et al. 2022).
 
 Expected values come from ``toyregimes.theory`` (closed forms), never from a simulation.
 """
@@ -107,7 +107,7 @@ def test_converged_total_constraint_run_has_zero_exponent_from_neutral_norm_exch
 
 
 def test_chaotic_k3_statistics_match_spec_reference_loosely():
-    # SPEC: k = 3 for alpha = (1,2,3): mean F ~ 2.0 +- 0.03 (A/2 - 1/(2 elr)), std F ~ 0.6, exponent > 0.
+    # theory: k = 3 for alpha = (1,2,3): mean F ~ 2.0 +- 0.03 (A/2 - 1/(2 elr)), std F ~ 0.6, exponent > 0.
     alpha = [1.0, 2.0, 3.0]
     run = tr.simulate(tr.toys.canonical(alpha), elr=0.5, steps=60_000, seed=0, lyapunov=True)
     label, ev = tr.analysis.classify(run, tail=50_000)
@@ -156,7 +156,7 @@ def test_equilibrium_eigenvalues_match_the_linearised_two_step_map():
         theory.equilibrium_eigenvalues(0.9, 3)
 
 
-# ----------------------------------------------------------------------------- route to chaos (SPEC section 6)
+# ----------------------------------------------------------------------------- route to chaos
 def test_rotation_number_and_resonances_are_inverse_and_hit_spec_values():
     # two different closed forms (arccos of the eigenvalue's real part; sqrt of 2/(1 +- cos(pi p/q))) must agree;
     # their agreement with the spectrum of the two-step map itself is the derivation claim "resonances"

@@ -1,4 +1,4 @@
-"""What a regime label promises (SPEC section 7), checked on runs, not on the rule's own numbers.
+"""What a regime label promises, checked on runs, not on the rule's own numbers.
 
 The k values of the stability test were chosen at least 0.05 away from the boundaries measured by
 ``benchmarks/validate_labels.py`` (k = 1 and the mixed band 1.75-1.92 for alpha = (1, 2, 3); k = 1,
@@ -25,7 +25,7 @@ def _final_c(res, alpha):
 
 
 def test_no_convergence_above_threshold_with_heterogeneous_alpha():
-    # Just above k = 1 no split stabilises every group (SPEC section 1); the small-alpha group used to be
+    # Just above k = 1 no split stabilises every group (Kodryan et al. 2022); the small-alpha group used to be
     # frozen at y = 0 by the kernel's snap and the run called converged although c_i > 1.
     ks = [1.001, 1.002, 1.004, 1.01]
     res = tr.sweep(tr.toys.canonical(HETEROGENEOUS), k=ks, seeds=64, steps=20_000, tail=5_000, progress=False,
@@ -92,14 +92,14 @@ def test_labels_are_stable_when_the_run_is_five_times_longer(alpha, ks):
 
 
 def test_resonant_period_four_window_is_periodic_with_its_own_period():
-    # SPEC section 6: near k = 1.44 (alpha = (1, 2, 3)) random starts settle on period-4 motion, not the 2-cycle;
+    # Observed near k = 1.44 (alpha = (1, 2, 3)) random starts settle on period-4 motion, not the 2-cycle;
     # the label is periodic and the evidence says which orbit
     k = 1.44
     res = tr.sweep(tr.toys.canonical([1.0, 2.0, 3.0]), k=[k], seeds=32, steps=20_000, tail=5_000, progress=False)
     four = res.period.values[0] == 4
     assert four.sum() >= 16
     assert (res.regime.values[0][four] == "periodic").all()
-    f_eq = 3.0 * (1 - 1 / k)  # A/2 (1 - 1/k), SPEC section 2
+    f_eq = 3.0 * (1 - 1 / k)  # A/2 (1 - 1/k), theory
     # period 4 is not the 2-cycle: its loss oscillates and its mean lies below F_eq
     assert (res.std_loss.values[0][four] > 0.05).all()
     assert (res.mean_loss.values[0][four] < f_eq).all()
@@ -108,7 +108,7 @@ def test_resonant_period_four_window_is_periodic_with_its_own_period():
 def test_a_group_started_exactly_at_an_unstable_minimum_leaves_it():
     # y = 0 exactly is a fixed point of the map; without the floor the run would sit there for ever (period 1,
     # labelled transient because c = 1.5 > 1); with it the group leaves the minimum as any perturbed system would
-    # and settles on the 2-cycle cos 2 phi* = 1/c (SPEC section 2)
+    # and settles on the 2-cycle cos 2 phi* = 1/c (theory)
     toy = tr.toys.canonical([1.5])
     run = tr.simulate(toy, elr=1.0, steps=3000, init=[[1.0, 0.0]], lyapunov=True)
     label, ev = analysis.classify(run)

@@ -129,7 +129,7 @@ def test_divergence_deterministic_gap_follows_one_over_k_and_noise_brings_the_on
     k = np.array([2.0, 6.0, 20.0])
     ds = noisy_sweep(tr.toys.canonical([1.0, 2.0, 3.0]), k, [0.0, 3.0], seeds=2, steps=4000, tail=2000, progress=False)
     gap = 1 - ds.loss_fraction.sel(noise_scale=0.0).mean("seed").values
-    # SPEC: mean F = (A/2)(1 - 1/k) in the deterministic toy, so the gap to the random level is 1/k
+    # theory: mean F = (A/2)(1 - 1/k) in the deterministic toy, so the gap to the random level is 1/k
     np.testing.assert_allclose(gap, 1 / k, rtol=0.15)
     onset = divergence_onset(ds)
     assert onset.sel(noise_scale=3.0) < 20.0
@@ -147,7 +147,7 @@ def _theory_line(fig):
 @pytest.mark.parametrize("offset", [0.0, 0.7])
 def test_phase_diagram_theory_in_the_data_normalisation_for_2d_rayleigh_toys(offset):
     # A rotated 2-D Rayleigh toy with eigenvalues (offset, offset + a_i) is the canonical toy plus a constant: the
-    # normalised tail loss (F - F_min) / (F_rand - F_min) sits on 1 - 1/k at the equilibrium (SPEC section 2).
+    # normalised tail loss (F - F_min) / (F_rand - F_min) sits on 1 - 1/k at the equilibrium (theory).
     import matplotlib
 
     matplotlib.use("Agg")

@@ -83,7 +83,7 @@ def test_individual_constraint_gives_every_group_its_own_multiplier():
 
 
 def test_neutral_exponents_on_the_coupled_two_cycle():
-    # SPEC: 2n - 2 neutral eigenvalues and one (1 - 2/k^2)^2 per two steps, i.e. log|1 - 2/k^2| per step
+    # theory: 2n - 2 neutral eigenvalues and one (1 - 2/k^2)^2 per two steps, i.e. log|1 - 2/k^2| per step
     alpha = np.array([0.4, 1.0, 2.2])
     k = 1.27
     rng = np.random.default_rng(8)

@@ -207,7 +207,7 @@ def test_nonfinite_is_data_not_error():
 
 # ----------------------------------------------------------------------------- Lyapunov exponents
 def test_lyapunov_single_group_fixed_point():
-    # n = 1, total constraint: r = 1, c = elr * alpha, exponent log|1 - 2c| (SPEC section 2)
+    # n = 1, total constraint: r = 1, c = elr * alpha, exponent log|1 - 2c| (theory)
     toy = tr.toys.canonical([2.0])
     c = np.array([0.1, 0.3, 0.7, 0.9])
     res = sweep(toy, elr=c / 2.0, seeds=[0, 1], steps=2000, tail=1000)

@@ -1,4 +1,4 @@
-"""Weight-decay training (SPEC section 4): kernels vs numpy twin, exact invariances, equilibria, validation."""
+"""Weight-decay training (Li et al. 2025): kernels vs numpy twin, exact invariances, equilibria, validation."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def test_exact_reparametrisation(rot_toy, stoch_toy, optimizer, power, noise):
     toy = stoch_toy if noise == "minibatch" else rot_toy
     batch = 4 if noise == "minibatch" else None
     # Full batch: the identity is exact, but once weight decay has pushed the sphere ELR past the
-    # threshold the dynamics are chaotic (SPEC section 2) and amplify the ulp-level differences of
+    # threshold the dynamics are chaotic (theory) and amplify the ulp-level differences of
     # (c eta)(lambda / c) != eta lambda; so the noise-free runs are compared before that (200 steps).
     # Common SI noise synchronises the runs instead, and they stay equal for as long as they run.
     steps = 200 if noise is None else 1500
@@ -125,7 +125,7 @@ def test_reparametrisation_breaks_for_non_si_noise_and_adam_eps(rot_toy):
 
 
 def test_weight_decay_is_exponential_learning_rate(rot_toy):
-    # w~_t = w_t / (1 - gamma)^t follows plain SGD with eta_t = eta (1 - gamma)^(-2t - 1) (SPEC section 4)
+    # w~_t = w_t / (1 - gamma)^t follows plain SGD with eta_t = eta (1 - gamma)^(-2t - 1) (Li et al. 2025)
     # The ELRs grow as (1 - gamma)^(-2t): keep every group below its threshold (group 0 crosses it near
     # t = 800), where the map is contracting; past it both runs amplify their (different) rounding errors.
     lr, wd, steps = 0.02, 0.05, 600

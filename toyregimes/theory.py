@@ -1,7 +1,8 @@
-"""Closed forms of SPEC.md as plain numpy functions.
+"""Closed forms of the theory (Kodryan et al. 2022; Li et al. 2025) as plain numpy functions, each
+re-derived in ``derivations/``.
 
 Everything here is exact theory for the canonical toy ``F = sum_i alpha_i sin^2(phi_i)`` on the
-unit sphere (SPEC section 2) or for weight-decay training (SPEC section 4).  Nothing here runs a
+unit sphere (Kodryan et al. 2022) or for weight-decay training (Li et al. 2025).  Nothing here runs a
 simulation: tests and ``derivations/`` check these formulas against independent computations.
 
 Notation: ``A = sum(alpha)``, ``k = elr * A`` (dimensionless ELR), ``c_i = elr * alpha_i / r_i^2``.
@@ -133,7 +134,7 @@ def two_cycle_multiplier(c):
 def equilibrium_loss(alpha, elr):
     """Time-averaged loss of the coupled system: ``A/2 - 1/(2 elr)`` for k > 1, else 0.
 
-    Exact on the period-2 equilibrium orbit; chaotic runs track it to ~1.5% of A (SPEC section 2).
+    Exact on the period-2 equilibrium orbit; chaotic runs track it to ~1.5% of A (measured, not exact).
     Example: ``equilibrium_loss([1, 2, 3], 0.25) == 1.0``.
     """
     a = float(np.sum(as_alpha(alpha)))
@@ -194,7 +195,7 @@ def equilibrium_eigenvalues(k, n_groups):
 def rotation_number(k):
     """Rotation number ``rho = omega / (2 pi)`` of the neutral eigenvalues ``e^{+-i omega}`` of the 2-cycle.
 
-    ``cos omega = 1 - 8 (k^2 - 1) / k^4`` (SPEC section 6; :func:`equilibrium_eigenvalues`), with
+    ``cos omega = 1 - 8 (k^2 - 1) / k^4`` (derivation claim ``equilibrium_eigenvalues``), with
     ``omega`` in ``[0, pi]``: ``rho`` rises from 0 at ``k = 1`` to exactly ``1/2`` at ``k = sqrt(2)``
     (a double eigenvalue -1, the 1:2 resonance) and falls back towards 0 as ``k -> inf``.  Works
     elementwise; ``k`` must be >= 1 (the equilibrium exists above the threshold).
@@ -242,7 +243,7 @@ def individual_limit_loss(alpha, elr, sq_norms):
     return float(np.sum(two_cycle_loss(alpha, c)))
 
 
-# ----------------------------------------------------------------------------- weight decay (SPEC 4)
+# ----------------------------------------------------------------------------- weight decay (Li et al. 2025)
 def sgd_equilibrium_sq_norm(lr, wd, grad_sq_at_unit_norm):
     """SGD equilibrium squared norm: ``|w*|^4 = eta L / (lambda (2 - eta lambda))``, ``L = E|g|^2`` at unit norm.
 

@@ -1,4 +1,4 @@
-"""Conventional (unconstrained) training with weight decay on SI toys -> ``xarray.Dataset`` (SPEC section 4).
+"""Conventional (unconstrained) training with weight decay on SI toys -> ``xarray.Dataset`` (Li et al. 2025).
 
 Optimisers follow the PyTorch conventions:
 
@@ -495,7 +495,7 @@ def sgd_equilibrium_group_sq_norms(lr, wd, group_grad_sq):
     """Per-group SGD equilibrium ``|w_i*|^2 = sqrt(eta L_i / (lambda (2 - eta lambda)))``.
 
     The norm recursion ``|w_i'|^2 = (1 - gamma)^2 |w_i|^2 + eta^2 |g_i|^2`` (``g_i`` orthogonal to
-    ``w_i``, ``|g_i|^2 = L_i / |w_i|^2``) holds group by group, so SPEC's ``|w*|^4 = eta L /
+    ``w_i``, ``|g_i|^2 = L_i / |w_i|^2``) holds group by group, so the closed form ``|w*|^4 = eta L /
     (lambda (2 - gamma))`` applies to each SI group; the total is the sum over groups.
 
     Example: ``sgd_equilibrium_group_sq_norms(0.1, 0.01, [1.0])``.

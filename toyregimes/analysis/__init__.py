@@ -1,6 +1,6 @@
 """Tail statistics, Lyapunov exponent, period and regime label of a run.
 
-A label is a claim about the tail window of a run (SPEC section 7), so it is decided by one
+A label is a claim about the tail window of a run, so it is decided by one
 documented procedure from evidence that is stored beside it: :func:`classify_stats`, used by
 :func:`classify` for single runs and by the sweep for every grid point.  The tests are applied in
 this order; the first that matches gives the label (every threshold is a keyword argument, defaults
@@ -41,7 +41,7 @@ quasi_periodic       no period, exponent at most ``chaos_tol``, stationary halve
 aperiodic            no period and no exponent computed, stationary halves.
 ===================  ==========================================================================
 
-The exponent separates chaos from order, not convergence from periodic motion (SPEC section 5):
+The exponent separates chaos from order, not convergence from periodic motion:
 periodicity is decided from the states themselves, stability from ``c_max``.
 
 Modules: :mod:`~toyregimes.analysis.labels` (the procedure and criteria), :mod:`~toyregimes.analysis.period`,

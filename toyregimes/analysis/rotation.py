@@ -1,4 +1,4 @@
-"""Rotation number of motion near a neutrally stable periodic orbit (SPEC section 6), measured from a run."""
+"""Rotation number of motion near a neutrally stable periodic orbit, measured from a run."""
 
 from __future__ import annotations
 

@@ -232,7 +232,8 @@ FIGURES.update(
             ),
             Figure(
                 "train_equilibrium",
-                "Equilibrium of weight-decay training against SPEC's formulas: norm, angular update and sphere ELR "
+                "Equilibrium of weight-decay training against the closed forms of toyregimes.theory: norm, "
+                "angular update and sphere ELR "
                 "of SGD, and AdamW on a rotated toy (the axis-aligned toy deviates, a documented caveat).",
                 _train_figure("equilibrium_overlay", "plot_equilibrium"),
             ),

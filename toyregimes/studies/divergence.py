@@ -1,8 +1,9 @@
 """The divergent regime: where the loss sits at the random-direction level.
 
 The deterministic canonical toy has no sharp divergent regime: its time-averaged loss is
-``(A/2)(1 - 1/k)``, which reaches the random level ``A/2`` only as ``k -> infinity`` (SPEC section 2;
-the seed paper remarks on it too).  Stochastic gradients change that: SI-consistent gradient noise
+about ``(A/2)(1 - 1/k)`` (exact on the 2-cycle, claim ``coupled_equilibrium``; approximate in chaos),
+which reaches the random level ``A/2`` only as ``k -> infinity`` (Kodryan et al. 2022 remark on it too).
+Stochastic gradients change that: SI-consistent gradient noise
 erases the small bias of each large step towards lower loss, and the loss reaches the random level
 (within the documented tolerance, with decorrelated steps) at a finite ``k`` that falls as the noise
 grows.  :func:`noisy_sweep` measures this with :func:`toyregimes.simulate` and the same regime

@@ -1,4 +1,6 @@
-"""The route to chaos of the coupled 2-cycle (SPEC section 6): rotation numbers, onset and periodic windows.
+"""The route to chaos of the coupled 2-cycle: rotation numbers, onset and periodic windows.
+
+Theory: the derivation claims ``equilibrium_eigenvalues`` and ``resonances``.
 
 Three measurements, each a Dataset that :func:`toyregimes.plot.route_to_chaos.plot_route_to_chaos` draws:
 
@@ -14,7 +16,7 @@ Three measurements, each a Dataset that :func:`toyregimes.plot.route_to_chaos.pl
   whose linear ``k`` (:func:`toyregimes.theory.resonance_k`) lies closest *below* the window, and the
   detuning ``k_window - k_resonance``.
 
-The hypothesis under test (SPEC section 6): the onset of chaos and the periodic windows are organised by
+The hypothesis under test: the onset of chaos and the periodic windows are organised by
 the resonances of the neutral eigenvalues, shifted by nonlinear detuning.
 """
 

@@ -1,4 +1,4 @@
-"""Weight-decay experiments of SPEC section 4 as plain functions returning ``xarray.Dataset``s.
+"""Weight-decay experiments (Li et al. 2025) as plain functions returning ``xarray.Dataset``s.
 
 * :func:`equal_gamma_vs_equal_eta` -- families from a common init: equal eta agree early, equal
   gamma = eta lambda agree (exactly, by synchronisation under common SI noise) late; crossover time
@@ -113,7 +113,7 @@ def reparametrisation(toy=None, factors=(0.1, 0.37, 3.0, 10.0), lr=0.04, wd=0.05
 
 
 def equilibrium_overlay(gammas=None, sgd_lr=0.1, adam_lr=0.01, momentum=0.9, adam_dim=64, horizon=30.0, seed=0):
-    """Tail-measured equilibria against SPEC's formulas, as functions of ``gamma = eta lambda``.
+    """Tail-measured equilibria against :mod:`toyregimes.theory`, as functions of ``gamma = eta lambda``.
 
     Cases (tangent noise of unit scale, runs of ``horizon / gamma`` steps, tail = last half):
 
@@ -162,7 +162,7 @@ def equilibrium_overlay(gammas=None, sgd_lr=0.1, adam_lr=0.01, momentum=0.9, ada
                 theo["sphere_elr"][i, j] = lr / np.sqrt(sq)
             else:
                 sq = theory.sgd_equilibrium_sq_norm(lr, wd, big_l)
-                # SPEC gives the heavy-ball angle only; its norm is not SPEC's (measured ~ SGD's / sqrt(1 - beta))
+                # theory gives the heavy-ball angle only, no norm (measured ~ SGD's / sqrt(1 - beta))
                 theo["sq_norm"][i, j] = sq if opt == "sgd" else np.nan
                 theo["rms_angle"][i, j] = (np.sqrt(2 * g) if opt == "sgd"
                                            else theory.momentum_equilibrium_angle(lr, wd, momentum))
@@ -232,7 +232,7 @@ def wd_regimes(alpha=(1.0, 2.0, 3.0), lr=0.5, gammas=None, seeds=3, horizon=60.0
 
     The direction of ``(1 - gamma) w - eta g`` is the PGD step at ELR ``eta / ((1 - gamma) |w|^2)``, so
     the run is compared with the sphere at ``k_eff = A eta / ((1 - gamma) |w|^2)`` (``A = sum alpha``);
-    SPEC's sphere ELR ``eta / |w|^2`` gives ``k_spec = (1 - gamma) k_eff``.  Per group the norm balance
+    The sphere ELR ``eta / |w|^2`` gives ``k_spec = (1 - gamma) k_eff``.  Per group the norm balance
     ``gamma (2 - gamma) r_i^4 = eta^2 |g_i|^2`` on the single-group 2-cycle (cos 2 phi = 1 / c) gives
     ``c_i = 1 / (1 - gamma)`` and loss ``gamma A / 2`` (our prediction, stored as ``predicted_*``): the
     runs settle just above the convergence threshold k = 1.

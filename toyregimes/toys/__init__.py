@@ -6,7 +6,7 @@ the random-direction loss level, and carries the flat arrays and Numba functions
 
 Constructors:
 
-* :func:`canonical` -- ``f_i = alpha_i sin^2 phi_i`` in R^2 (SPEC section 2, exact theory);
+* :func:`canonical` -- ``f_i = alpha_i sin^2 phi_i`` in R^2 (exact theory, Kodryan et al. 2022);
 * :func:`rayleigh` -- ``f_i = theta_i^T M_i theta_i / |theta_i|^2`` with spectra ``spec(M_i)``;
 * :func:`custom` -- user-supplied Numba-compilable value and gradient, checked before use;
 * :func:`from_expression` -- a formula, parsed without ``eval`` and compiled;

@@ -1,4 +1,4 @@
-"""The canonical toy ``f_i = alpha_i sin^2 phi_i`` (SPEC section 2: exact theory)."""
+"""The canonical toy ``f_i = alpha_i sin^2 phi_i`` (exact theory, Kodryan et al. 2022)."""
 
 from __future__ import annotations
 
