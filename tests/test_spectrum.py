@@ -131,3 +131,14 @@ def test_sweep_spectrum_equals_lyapunov_spectrum_bit_for_bit_in_any_chunking(toy
     assert "lyapunov_spectrum" not in tr.sweep(toy, elr=elr[:1], seeds=1, steps=50, tail=10, progress=False)
     with pytest.raises(ValueError, match="n_exponents must be <="):
         tr.sweep(toy, elr=elr, seeds=1, steps=50, tail=10, n_exponents=toy.dim)
+
+
+def test_sweep_spectrum_of_a_user_toy_equals_lyapunov_spectrum():
+    # the user-toy path (a specialised, uncached spectrum loop, built once per toy) gives the same numbers
+    toy = tr.toys.from_expression("a*y**2/(x**2+y**2) + b*v**2/(u**2+v**2)", [["x", "y"], ["u", "v"]],
+                                  {"a": 1.0, "b": 2.5})
+    res = tr.sweep(toy, elr=[0.2, 0.5], seeds=[1], steps=600, tail=200, n_exponents=2, progress=False)
+    for i, e in enumerate([0.2, 0.5]):
+        np.testing.assert_array_equal(res.lyapunov_spectrum.values[i, 0],
+                                      tr.lyapunov_spectrum(toy, e, 600, seed=1, n_exponents=2, transient=400))
+    assert "spectrum" in toy.kernels  # compiled once and kept with the toy

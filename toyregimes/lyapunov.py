@@ -8,7 +8,7 @@ from toyregimes._validate import as_constraint, as_int, as_positive, as_seed
 from toyregimes.kernels import pgd, spectrum
 from toyregimes.simulate import _check_toy, initial_point
 
-__all__ = ["lyapunov_spectrum", "initial_vectors", "tangent_dimension"]
+__all__ = ["lyapunov_spectrum", "initial_vectors", "tangent_dimension", "spectrum_kernel"]
 
 
 def tangent_dimension(toy, individual: bool) -> int:
@@ -25,7 +25,8 @@ def initial_vectors(dim: int, seed: int, n_exponents: int) -> np.ndarray:
     return vectors
 
 
-def _kernel(toy):
+def spectrum_kernel(toy):
+    """The compiled spectrum loop of ``toy``: cached on disk for the Rayleigh family, else built once per toy."""
     if toy.kernels is pgd.RAYLEIGH_KERNELS:
         return spectrum.lyapunov_spectrum_run
     if "spectrum" not in toy.kernels:  # compiled once per toy and process (user functions are not cacheable)
@@ -71,7 +72,7 @@ def lyapunov_spectrum(toy, elr, steps, seed=0, constraint="total", n_exponents=N
         raise ValueError(f"transient must be < steps ({steps}), got {transient}")
     theta0 = initial_point(toy, seed, init)
     vectors = initial_vectors(toy.dim, seed, n_exponents)
-    out, status, _ = _kernel(toy)(theta0, vectors, elr, steps, transient, individual, toy.offsets, toy.mats)
+    out, status, _ = spectrum_kernel(toy)(theta0, vectors, elr, steps, transient, individual, toy.offsets, toy.mats)
     if status != 0:
         return np.full(n_exponents, np.nan)
     return np.sort(out)[::-1]

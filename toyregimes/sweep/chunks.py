@@ -9,6 +9,7 @@ import numpy as np
 
 from toyregimes import analysis
 from toyregimes.kernels import batched, pgd, spectrum
+from toyregimes.lyapunov import spectrum_kernel
 from toyregimes.sweep.plan import BLOCK, EVIDENCE
 
 
@@ -54,9 +55,7 @@ def _with_spectrum(arrays, lo, hi, chunk):
         offsets, mats = _rayleigh_arrays(arrays)
         out, status = spectrum.spectrum_batch(theta, vectors, elr, steps, steps - tail, individual, offsets, mats)
     else:
-        if "spectrum" not in toy.kernels:  # compiled once per toy and process (user functions are not cacheable)
-            toy.kernels["spectrum"] = spectrum.specialise(toy.kernels["loss_grad"], toy.kernels["hessian"])
-        kern = toy.kernels["spectrum"]
+        kern = spectrum_kernel(toy)
         out = np.empty((idx.size, q))
         status = np.zeros(idx.size, dtype=np.int64)
         for j in range(idx.size):
