@@ -38,7 +38,7 @@ other groups and the loss are what they would be at the minimum; once it is unst
 leaves it at the rate of its multiplier ``|1 - 2 c_i|``, as any perturbed system would.  Between two
 floors ``y_i`` may shrink by 7 steps' contraction; ``y_i^2`` stays normal unless those steps contract
 it by more than ``1e-94``.  Likewise tangent-vector components below ``SNAP`` (the vector has unit
-norm) are raised to ``SNAP`` where a flooring step reads the vector.  ``simulate`` floors every step
+norm) are raised to ``SNAP`` where a flooring step reads the vector.  ``simulate`` floors on the same steps
 (:func:`toyregimes.kernels.pgd._floor_group`, relative to the group norm).
 
 The tangent vector only needs to be accurate (its direction converges to the Oseledets direction

@@ -24,6 +24,7 @@ _loss_grad = pgd.rayleigh_loss_grad
 _hessian = pgd.rayleigh_hessian
 _project_tangent = pgd._project_tangent
 _floor_group = pgd._floor_group
+_FLOOR_EVERY = pgd.FLOOR_EVERY
 
 
 @njit(cache=True)
@@ -105,8 +106,9 @@ def _spectrum_impl(theta0, vectors0, elr, steps, transient, individual, offsets,
         if not ok:
             logs[:] = np.nan
             return logs, 1, theta
-        for i in range(n):
-            _floor_group(nxt, offsets[i], offsets[i + 1])
+        if t % _FLOOR_EVERY == _FLOOR_EVERY - 1:  # as pgd_run: the same trajectory
+            for i in range(n):
+                _floor_group(nxt, offsets[i], offsets[i + 1])
         for j in range(m):
             for p in range(dim):
                 acc = 0.0
