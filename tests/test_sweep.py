@@ -11,7 +11,7 @@ import pytest
 import toyregimes as tr
 from tests import reference_batched
 from toyregimes import analysis, theory
-from toyregimes.kernels import batched
+from toyregimes.kernels import batched, periods
 from toyregimes.sweep import canonical_alpha, sweep, sweep_grid
 
 ALPHA = [1.0, 2.0, 3.0]
@@ -145,12 +145,12 @@ def test_block_periods_equal_detect_period_rows():
     # 12 assorted lanes and 28 aperiodic ones: few lanes stay in the running for long, which takes
     # the one-by-one path at the end
     rows, n, bsz = 40, 2, 40
-    periods = [1, 2, 3, 5, 7, 2, 0, 4, 1, 3, 6, 0] + [0] * 28
+    lane_periods = [1, 2, 3, 5, 7, 2, 0, 4, 1, 3, 6, 0] + [0] * 28
     noise = [0.0, 1e-6, 0.04, 1e-3, 0.0, 0.3, 0.0, 1e-4, 1e-5, 0.0, 0.01, 0.0] + [0.0] * 28
     buf = np.empty((rows, n, 2, bsz))
     t = np.arange(rows)
     for j in range(bsz):
-        p = periods[j]
+        p = lane_periods[j]
         base = rng.standard_normal((max(p, 1), n, 2)) if p else rng.standard_normal((rows, n, 2))
         buf[:, :, :, j] = base[t % len(base)] + noise[j] * rng.standard_normal((rows, n, 2))
     buf[5, 0, 1, 11] = np.nan
@@ -165,8 +165,8 @@ def test_block_periods_equal_detect_period_rows():
             step_sum[j] += d
     for tol, rtol, max_period in [(1e-3, 0.05, 16), (1e-2, 0.5, 8), (1e-9, 1e-3, 20), (1e-3, 0.05, 1)]:
         out = np.empty(bsz, dtype=np.int64)
-        batched._block_periods(buf, step_max, step_sum, valid, tol, rtol, max_period, out)
-        expected = [batched.detect_period_rows(np.ascontiguousarray(flat[j]), tol, rtol, max_period) if valid[j]
+        periods.block_periods(buf.reshape(rows, 2 * n, bsz), step_max, step_sum, valid, tol, rtol, max_period, out)
+        expected = [periods.detect_period_rows(np.ascontiguousarray(flat[j]), tol, rtol, max_period) if valid[j]
                     else 0 for j in range(bsz)]
         assert out.tolist() == expected
         assert max_period == 1 or len(set(expected)) > 3  # the cases are not all alike
@@ -175,7 +175,7 @@ def test_block_periods_equal_detect_period_rows():
 def test_sqrt_threshold_is_exact():
     rng = np.random.default_rng(2)
     for thr in np.concatenate([rng.uniform(0, 2, 200), 10.0 ** rng.uniform(-200, 150, 200), [0.0, 1.0, 4.0]]):
-        lim = batched._below_sqrt_threshold(thr)
+        lim = periods.below_sqrt_threshold(thr)
         cands = np.concatenate([[lim, np.nextafter(lim, 0), np.nextafter(lim, np.inf), thr * thr],
                                 np.nextafter(thr * thr, np.inf) + np.zeros(1)])
         for d2 in cands[np.isfinite(cands) & (cands >= 0)]:

@@ -45,8 +45,9 @@ The tangent vector only needs to be accurate (its direction converges to the Ose
 whatever the rounding), so it uses the closed-form Hessian-vector product and multiplications by
 reciprocals.
 
-Period detection runs on the last ``n_states`` states of a block at once (:func:`_block_periods`,
-vectorised over trajectories, same answers as :func:`detect_period_rows`, which is the definition).
+Period detection runs on the last ``n_states`` states of a block at once
+(:func:`~toyregimes.kernels.periods.block_periods`, vectorised over trajectories, same answers as
+:func:`~toyregimes.kernels.periods.detect_period_rows`, which is the definition).
 
 Results of a trajectory depend only on its own inputs, never on its block, chunk or thread: vector
 lanes and scalar remainder iterations perform the same IEEE operations (no fast-math, no contraction
@@ -61,6 +62,8 @@ import math
 
 import numpy as np
 from numba import njit, prange
+
+from toyregimes.kernels.periods import block_periods, block_residuals
 
 STATUS_OK = 0
 STATUS_NONFINITE = 1
@@ -98,174 +101,6 @@ def group_radii(x0, y0):
             pair[1] = y0[i, j]
             out[i, j] = math.sqrt(np.sum(pair**2))
     return out
-
-
-@njit(cache=True, error_model="numpy")
-def detect_period_rows(states, tol, rtol, max_period):
-    """:func:`toyregimes.analysis.detect_period` for one trajectory, rows = consecutive states.
-
-    Same rule: period 1 iff ``max_t |x_{t+1} - x_t| < tol``; else the smallest ``p >= 2`` (with at
-    least ``2p`` rows) with ``max_t |x_{t+p} - x_t| < rtol * mean_t |x_{t+1} - x_t|``; else 0.
-    The maxima are abandoned at the first distance that fails the test (the answer is the same and
-    chaotic tails cost ~1 distance per candidate period).  All rows must be finite.
-    """
-    rows, dim = states.shape
-    if rows < 2:
-        return 0
-    res1 = 0.0
-    total = 0.0
-    for t in range(rows - 1):
-        d2 = 0.0
-        for p in range(dim):
-            diff = states[t + 1, p] - states[t, p]
-            d2 += diff * diff
-        d = math.sqrt(d2)
-        res1 = max(res1, d)
-        total += d
-    if res1 < tol:
-        return 1
-    thr = rtol * (total / (rows - 1))
-    for per in range(2, min(max_period, rows // 2) + 1):
-        ok = True
-        for t in range(rows - per):
-            d2 = 0.0
-            for p in range(dim):
-                diff = states[t + per, p] - states[t, p]
-                d2 += diff * diff
-            if not (math.sqrt(d2) < thr):
-                ok = False
-                break
-        if ok:
-            return per
-    return 0
-
-
-@njit(cache=True)
-def _below_sqrt_threshold(thr):
-    """``T`` such that ``math.sqrt(d2) < thr`` iff ``d2 < T`` for every double ``d2 >= 0``.
-
-    Correctly rounded sqrt is monotone, so the accepted ``d2`` form an interval ``[0, T)``; starting
-    from ``thr * thr`` a few ``nextafter`` steps find its end.  Lets period detection compare squared
-    distances (no sqrt) with exactly the answers of the sqrt comparison.
-    """
-    if thr != thr:
-        return np.nan
-    if thr <= 0.0:
-        return 0.0
-    if thr == np.inf:
-        return np.inf
-    c = thr * thr
-    while c > 0.0 and math.sqrt(c) >= thr:
-        c = np.nextafter(c, 0.0)
-    while True:
-        up = np.nextafter(c, np.inf)
-        if math.sqrt(up) < thr:
-            c = up
-        else:
-            return up
-
-
-@njit(cache=True, error_model="numpy")
-def _block_periods(buf, step_max, step_sum, valid, tol, rtol, max_period, out):
-    """:func:`detect_period_rows` for every trajectory of a block at once (same answers).
-
-    ``buf`` (rows, n, 2, B) holds the kept states, ``step_max``/``step_sum`` the max and sum of the
-    chords between consecutive rows, ``valid`` (B) which trajectories stayed finite.  Candidate
-    periods are tested for all undecided trajectories together, vectorised over the block; the test
-    of a period stops as soon as no trajectory still passes it, so a chaotic block costs about one
-    distance per candidate.  A trajectory's answer depends only on its own rows.
-    """
-    rows, n, _, bsz = buf.shape
-    open_ = np.zeros(bsz, dtype=np.bool_)
-    lim = np.empty(bsz)
-    ok = np.zeros(bsz, dtype=np.bool_)
-    d2 = np.empty(bsz)
-    n_open = 0
-    for j in range(bsz):
-        out[j] = 0
-        if rows < 2 or not valid[j]:
-            continue
-        if step_max[j] < tol:
-            out[j] = 1
-            continue
-        lim[j] = _below_sqrt_threshold(rtol * (step_sum[j] / (rows - 1)))
-        open_[j] = True
-        n_open += 1
-    for per in range(2, min(max_period, rows // 2) + 1):
-        if n_open == 0:
-            break
-        for j in range(bsz):
-            ok[j] = open_[j]
-        for t in range(rows - per):
-            a = buf[t + per]
-            b = buf[t]
-            for j in range(bsz):
-                d2[j] = 0.0
-            for i in range(n):
-                for c in range(2):
-                    ac = a[i, c]
-                    bc = b[i, c]
-                    for j in range(bsz):
-                        diff = ac[j] - bc[j]
-                        d2[j] += diff * diff
-            alive = 0
-            for j in range(bsz):
-                k = ok[j] and d2[j] < lim[j]
-                ok[j] = k
-                alive += k
-            if alive == 0:
-                break
-            if 16 * alive <= bsz:  # few left: finish them one by one, with early exit
-                for j in range(bsz):
-                    if ok[j]:
-                        for u in range(t + 1, rows - per):
-                            dd = 0.0
-                            for i in range(n):
-                                for c in range(2):
-                                    diff = buf[u + per, i, c, j] - buf[u, i, c, j]
-                                    dd += diff * diff
-                            if not (dd < lim[j]):
-                                ok[j] = False
-                                break
-                break
-        for j in range(bsz):
-            if ok[j]:
-                out[j] = per
-                open_[j] = False
-                n_open -= 1
-
-
-@njit(cache=True, error_model="numpy")
-def _block_residuals(buf, per, valid, out):
-    """Relative period residual of every lane of a window at that lane's period ``per[j]``.
-
-    ``max_t |x_{t+p} - x_t| / mean_t |x_{t+1} - x_t|`` over the rows of ``buf`` (rows, n, 2, B): the
-    quantity that :func:`detect_period_rows` compares with ``rtol``.  NaN where ``p < 2``, where the
-    window has fewer than ``p + 1`` rows, or for invalid (non-finite) lanes.
-    """
-    rows, n, _, bsz = buf.shape
-    for j in range(bsz):
-        p = per[j]
-        out[j] = np.nan
-        if p < 2 or p >= rows or not valid[j]:
-            continue
-        total = 0.0
-        for t in range(rows - 1):
-            d2 = 0.0
-            for i in range(n):
-                for c in range(2):
-                    diff = buf[t + 1, i, c, j] - buf[t, i, c, j]
-                    d2 += diff * diff
-            total += math.sqrt(d2)
-        worst = 0.0
-        for t in range(rows - p):
-            d2 = 0.0
-            for i in range(n):
-                for c in range(2):
-                    diff = buf[t + p, i, c, j] - buf[t, i, c, j]
-                    d2 += diff * diff
-            worst = max(worst, math.sqrt(d2))
-        out[j] = worst / (total / (rows - 1))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -715,9 +550,10 @@ def _canonical_sweep(
     without ``lyapunov``), ``lyapunov_se`` the standard error of the mean of its ``min(8, tail)``
     block exponents (NaN with fewer than two blocks).  ``loss_first_half`` / ``loss_second_half`` are
     the mean losses over the first ``tail // 2`` and the remaining tail steps.  ``residual_head`` and
-    ``residual_end`` are the relative period residuals (:func:`_block_residuals`) at the detected
-    period of the first ``n_states`` states from ``min(steps - tail, steps - n_states)`` and of the
-    last ``n_states`` states (NaN unless the period is >= 2).
+    ``residual_end`` are the relative period residuals
+    (:func:`~toyregimes.kernels.periods.block_residuals`) at the detected period of the first
+    ``n_states`` states from ``min(steps - tail, steps - n_states)`` and of the last ``n_states`` states
+    (NaN unless the period is >= 2).
     A trajectory that met a non-finite value has ``status`` 1, NaN statistics and period 0.
     """
     n, m = x0.shape
@@ -778,11 +614,11 @@ def _canonical_sweep(
             _run_block(ws, alpha, steps, tail, individual, lyapunov, n_states, buf, hbuf)
             for j in range(L):
                 valid[j] = math.isfinite(ws[(lane + LANE_CHK) * L + j])
-            _block_periods(buf.reshape((n_states, n, 2, L)), ws[(lane + LANE_SMAX) * L:(lane + LANE_SMAX + 1) * L],
+            block_periods(buf, ws[(lane + LANE_SMAX) * L:(lane + LANE_SMAX + 1) * L],
                            ws[(lane + LANE_SSUM) * L:(lane + LANE_SSUM + 1) * L], valid, period_tol, period_rtol,
                            max_period, per)
-            _block_residuals(buf.reshape((n_states, n, 2, L)), per, valid, re)
-            _block_residuals(hbuf.reshape((n_states, n, 2, L)), per, valid, rh)
+            block_residuals(buf, per, valid, re)
+            block_residuals(hbuf, per, valid, rh)
             for j in range(cnt):
                 g = lo + j
                 fail = not valid[j]
@@ -821,14 +657,15 @@ def _canonical_sweep(
                 lyap_se[g] = np.nan
                 if lyapunov and nb >= 2:
                     bsum = 0.0
+                    for q in range(nb):
+                        bsum += ws[(lane + LANE_LB + q) * L + j] / (((q + 1) * tail) // nb - (q * tail) // nb)
+                    bmean = bsum / nb
+                    # two passes: sum(b^2) - nb mean^2 cancels to ~1e-8 where the blocks agree
                     bsq = 0.0
                     for q in range(nb):
-                        blen = ((q + 1) * tail) // nb - (q * tail) // nb
-                        bm = ws[(lane + LANE_LB + q) * L + j] / blen
-                        bsum += bm
-                        bsq += bm * bm
-                    bmean = bsum / nb
-                    lyap_se[g] = math.sqrt(max(0.0, (bsq - nb * bmean * bmean) / (nb - 1)) / nb)
+                        dev = ws[(lane + LANE_LB + q) * L + j] / (((q + 1) * tail) // nb - (q * tail) // nb) - bmean
+                        bsq += dev * dev
+                    lyap_se[g] = math.sqrt(bsq / (nb - 1) / nb)
                 s1h = ws[(lane + LANE_S1H) * L + j]
                 loss_h1[g] = ws[(lane + LANE_K) * L + j] + s1h / n_h1 if n_h1 > 0 else np.nan
                 loss_h2[g] = ws[(lane + LANE_K) * L + j] + (ws[(lane + LANE_S1) * L + j] - s1h) / (tail - n_h1)

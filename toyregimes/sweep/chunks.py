@@ -1,5 +1,6 @@
 """Running a range of the points of a plan through a kernel (:func:`run_chunk`; module level, so Dask workers
-import it): the batched kernel for canonical-like toys, the single-run kernel one trajectory at a time otherwise.
+import it): the canonical batched kernel for canonical-like toys, the Rayleigh-family batched kernel for every
+other Rayleigh toy, and the single-run kernel one trajectory at a time for user toys.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import numba
 import numpy as np
 
 from toyregimes import analysis
-from toyregimes.kernels import batched, pgd, spectrum
+from toyregimes.kernels import batched, rayleigh_batched, spectrum
 from toyregimes.lyapunov import spectrum_kernel
 from toyregimes.sweep.plan import BLOCK, EVIDENCE
 
@@ -107,7 +108,22 @@ def _run_chunk(arrays, lo, hi):
             chunk["final"] = final
         return chunk
     toy = arrays["toy"]
-    pgd_run = pgd.RAYLEIGH_KERNELS["pgd_run"] if arrays["rayleigh_kernels"] else toy.kernels["pgd_run"]
+    if arrays["rayleigh_kernels"]:
+        out = rayleigh_batched.rayleigh_sweep(
+            np.ascontiguousarray(th), np.ascontiguousarray(tv), e, toy.offsets, toy.mats, steps, tail, individual,
+            lyapunov, n_states, max_period, float(opts["period_tol"]), float(opts["period_rtol"]),
+            BLOCK, bool(record_states),
+        )
+        ml, sl, mc, ma, msq, r2lo, r2hi, ly, per, stat, fin, st, lse, lh1, lh2, rh, re = out
+        chunk = dict(mean_loss=ml, std_loss=sl, mean_cos_angle=mc, rms_step=ma,
+                     mean_sq_norm=msq.T, min_r2=r2lo.T, max_r2=r2hi.T, lyapunov=ly,
+                     period=per, status=stat, lyapunov_se=lse, loss_first_half=lh1, loss_second_half=lh2,
+                     residual_head=rh, residual_end=re, sharpness_c=np.full(hi - lo, np.nan))
+        if record_states:
+            chunk["states"] = st
+            chunk["final"] = np.ascontiguousarray(fin.T)
+        return chunk
+    pgd_run = toy.kernels["pgd_run"]
     states = np.full((hi - lo, n_states, toy.dim), np.nan) if record_states else None
     final = np.full((hi - lo, toy.dim), np.nan) if record_states else None
     chunk = _generic_chunk(toy, e, th, tv, steps, tail, individual, lyapunov, n_states, opts, states, final, 0,

@@ -15,7 +15,7 @@ from toyregimes import analysis, io
 from toyregimes._progress import bar_disabled
 from toyregimes._validate import as_constraint, as_float_array, as_int, as_positive, as_seed
 from toyregimes._version import __version__
-from toyregimes.kernels import batched, pgd
+from toyregimes.kernels import batched, periods, pgd, rayleigh_batched
 from toyregimes.lyapunov import initial_vectors, tangent_dimension
 from toyregimes.simulate import _check_toy
 from toyregimes.toys import Toy
@@ -138,7 +138,7 @@ def _canon(value):
 
 def _kernel_source_sha256() -> str:
     h = hashlib.sha256()
-    for module in (batched, pgd):
+    for module in (batched, pgd, periods, rayleigh_batched):
         with open(module.__file__, "rb") as fh:
             h.update(fh.read())
     return h.hexdigest()

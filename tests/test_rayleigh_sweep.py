@@ -1,0 +1,141 @@
+"""The batched kernel of the Rayleigh family: == its numpy twin, == ``simulate``, == the single-run path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import toyregimes as tr
+from tests import reference_rayleigh_batched
+from toyregimes.kernels import pgd, rayleigh_batched
+from toyregimes.sweep import chunks
+from toyregimes.sweep.assemble import assemble
+from toyregimes.sweep.plan import _initial, make_plan
+
+
+def _toy(d, n, rotate, seed=0):
+    """Groups in R^d with spectra 0 .. a_i spread over d values (a_i = 1, 2, 3, ...)."""
+    spectra = [list(np.linspace(0.0, float(i + 1), d) ** 1.5) for i in range(n)]
+    return tr.toys.rayleigh(spectra, rotate=rotate, seed=seed if rotate else None)
+
+
+CASES = [(d, n, rot) for d in (2, 3, 8) for n in (1, 3) for rot in (False, True)]
+# elr in units of the threshold 1 / sum(alpha_eff): converged, periodic and chaotic regions
+K = np.array([0.4, 0.9, 1.3, 1.6, 2.4])
+
+
+def _kernel(toy, k, seeds, steps, tail, individual, lyapunov=True, n_states=32, max_period=16):
+    theta, tang = _initial(toy, seeds, individual)
+    elr = np.repeat(k / np.sum(toy.alpha_eff), len(seeds))
+    th = np.ascontiguousarray(np.tile(theta, (1, k.size)))
+    tv = np.ascontiguousarray(np.tile(tang, (1, k.size)))
+    out = rayleigh_batched.rayleigh_sweep(th, tv, elr, toy.offsets, toy.mats, steps, tail, individual, lyapunov,
+                                          n_states, max_period, 1e-3, 0.05, 256, True)
+    return th, tv, elr, out
+
+
+@pytest.mark.parametrize("d,n,rotate", CASES)
+def test_kernel_equals_numpy_twin(d, n, rotate):
+    toy = _toy(d, n, rotate)
+    seen = set()
+    for individual in (False, True):
+        th, tv, elr, out = _kernel(toy, K, [0, 1], 300, 100, individual)
+        ref = reference_rayleigh_batched.rayleigh_sweep(th, tv, elr, toy.offsets, toy.mats, 300, 100, individual,
+                                                        True, 32, 16)
+        assert np.array_equal(out[10], ref["final"], equal_nan=True)  # states: bit for bit
+        assert np.array_equal(out[11], np.moveaxis(ref["states"], 2, 0), equal_nan=True)
+        assert np.array_equal(out[5], ref["min_r2"].reshape(out[5].shape), equal_nan=True)
+        assert np.array_equal(out[6], ref["max_r2"].reshape(out[6].shape), equal_nan=True)
+        assert np.array_equal(out[8], ref["period"]) and np.array_equal(out[9], ref["status"])
+        for pos, name in [(0, "mean_loss"), (1, "std_loss"), (2, "mean_cos_angle"), (3, "rms_step"),
+                          (4, "mean_sq_norm"), (13, "loss_first_half"), (14, "loss_second_half"),
+                          (15, "residual_head"), (16, "residual_end")]:
+            np.testing.assert_allclose(out[pos], ref[name].reshape(out[pos].shape), rtol=1e-11, atol=1e-13,
+                                       err_msg=name)
+        # the tangent map: closed form (kernel) against the explicit Hessian (twin)
+        np.testing.assert_allclose(out[7], ref["lyapunov"], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(out[12], ref["lyapunov_se"], rtol=1e-6, atol=1e-12)
+        seen |= set(out[8].tolist())
+    assert len(seen) > 1  # the cases are not all alike
+
+
+@pytest.mark.parametrize("d,n,rotate", CASES)
+@pytest.mark.parametrize("constraint", ["total", "individual"])
+def test_kernel_equals_simulate(d, n, rotate, constraint):
+    # the kernel performs simulate's operations in simulate's order: the trajectories agree bit for bit,
+    # chaotic or not (the issue asks for 1e-10 on converged runs); statistics agree to rounding
+    toy = _toy(d, n, rotate, seed=4)
+    seeds = [3, 5]
+    _, _, elr, out = _kernel(toy, K, seeds, 600, 200, constraint == "individual")
+    for c in range(elr.size):
+        run = tr.simulate(toy, elr=elr[c], steps=600, seed=seeds[c % 2], constraint=constraint, sharpness=False)
+        assert np.array_equal(toy.from_rows(run["final_state"].values), out[10][:, c])
+        tail = run.isel(step=slice(400, None))
+        np.testing.assert_allclose(out[0][c], float(tail.loss.mean()), rtol=1e-12)
+        np.testing.assert_allclose(out[4][:, c], tail.sq_norm.mean("step").values, rtol=1e-12)
+        np.testing.assert_allclose(out[2][c], float(np.cos(tail.angle).mean()), rtol=1e-10, atol=1e-12)
+
+
+def _both_paths(toy, k, seeds, steps, tail, constraint="total"):
+    """The sweep of a plan through the batched kernel and through the single-run kernel (the old path)."""
+    plan = make_plan(toy, k=k, seeds=seeds, steps=steps, tail=tail, constraint=constraint, chunk_size=10**6)
+    a = plan.arrays
+    assert a["rayleigh_kernels"] and not a["fast"]
+    idx = np.arange(plan.n_points)
+    e = a["elr"][idx // len(seeds)]
+    gen = chunks._generic_chunk(toy, e, a["theta0"][:, idx % len(seeds)], a["tang0"][:, idx % len(seeds)], steps,
+                                tail, a["individual"], True, a["n_states"], a["opts"], None, None, 0, pgd.pgd_run)
+    fast = chunks.run_chunk(a, 0, plan.n_points)
+    gen["sharpness_c"] = fast["sharpness_c"]  # not used by labels of toys with alpha_eff
+    return gen, fast, assemble(plan, [gen]), assemble(plan, [fast])
+
+
+@pytest.mark.parametrize("d,n,rotate,constraint", [(2, 3, True, "total"), (3, 1, False, "total"),
+                                                    (8, 3, True, "individual")])
+def test_labels_equal_single_run_path(d, n, rotate, constraint):
+    toy = _toy(d, n, rotate, seed=7)
+    k = np.array([0.3, 0.8, 1.2, 1.5, 1.9, 2.6])
+    gen, fast, ds_gen, ds_fast = _both_paths(toy, k, [0, 1, 2], 2000, 500, constraint)
+    for name in ("mean_loss", "mean_cos_angle", "lyapunov", "lyapunov_se", "residual_head", "residual_end",
+                 "loss_first_half", "loss_second_half"):
+        np.testing.assert_allclose(fast[name], gen[name], rtol=1e-9, atol=1e-12, err_msg=name)
+    np.testing.assert_array_equal(fast["period"], gen["period"])
+    # identical trajectories: the labels agree everywhere, chaotic points included
+    np.testing.assert_array_equal(ds_fast.regime.values, ds_gen.regime.values)
+    assert len(set(ds_fast.regime.values.ravel().tolist())) >= 2  # more than one regime in the test
+
+
+def test_sweep_of_rotated_toy_uses_the_batched_kernel(monkeypatch):
+    # negative control of the dispatch: with the batched kernel disabled the sweep fails
+    toy = _toy(3, 2, True)
+    def broken(*args, **kwargs):
+        raise RuntimeError("batched kernel called")
+    monkeypatch.setattr(rayleigh_batched, "rayleigh_sweep", broken)
+    with pytest.raises(RuntimeError, match="batched kernel called"):
+        tr.sweep(toy, k=[0.5], seeds=1, steps=50, tail=10, progress=False)
+
+
+def test_results_independent_of_chunking_and_threads():
+    import numba
+
+    toy = _toy(3, 3, True, seed=2)
+    k = np.linspace(0.3, 2.8, 9)
+    a = tr.sweep(toy, k=k, seeds=5, steps=800, tail=200, chunk_size=7, progress=False)
+    old = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        b = tr.sweep(toy, k=k, seeds=5, steps=800, tail=200, chunk_size=1000, progress=False)
+    finally:
+        numba.set_num_threads(old)
+    for name in ("mean_loss", "lyapunov", "period", "regime", "mean_sq_norm"):
+        assert np.array_equal(a[name].values, b[name].values), name
+
+
+def test_divergence_is_data_not_error():
+    toy = _toy(2, 2, True)
+    theta, tang = _initial(toy, [0, 1], False)
+    theta[:, 1] = np.nan
+    out = rayleigh_batched.rayleigh_sweep(theta, tang, np.array([0.1, 0.1]), toy.offsets, toy.mats, 100, 20, False,
+                                          True, 16, 8, 1e-3, 0.05, 256, False)
+    assert out[9].tolist() == [0, 1]
+    assert np.isfinite(out[0][0]) and np.isnan(out[0][1]) and np.isnan(out[10][:, 1]).all()
