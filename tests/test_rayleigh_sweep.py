@@ -38,10 +38,11 @@ def _kernel(toy, k, seeds, steps, tail, individual, lyapunov=True, n_states=32, 
 def test_kernel_equals_numpy_twin(d, n, rotate):
     toy = _toy(d, n, rotate)
     seen = set()
-    for individual in (False, True):
-        th, tv, elr, out = _kernel(toy, K, [0, 1], 300, 100, individual)
+    # groups in R^2 take a one-pass path without the tangent map: both paths, both constraints
+    for individual, lyapunov in ((False, True), (True, False), (False, False), (True, True)):
+        th, tv, elr, out = _kernel(toy, K, [0, 1], 300, 100, individual, lyapunov)
         ref = reference_rayleigh_batched.rayleigh_sweep(th, tv, elr, toy.offsets, toy.mats, 300, 100, individual,
-                                                        True, 32, 16)
+                                                        lyapunov, 32, 16)
         assert np.array_equal(out[10], ref["final"], equal_nan=True)  # states: bit for bit
         assert np.array_equal(out[11], np.moveaxis(ref["states"], 2, 0), equal_nan=True)
         assert np.array_equal(out[5], ref["min_r2"].reshape(out[5].shape), equal_nan=True)
@@ -54,6 +55,7 @@ def test_kernel_equals_numpy_twin(d, n, rotate):
                                        err_msg=name)
         # the tangent map: closed form (kernel) against the explicit Hessian (twin)
         np.testing.assert_allclose(out[7], ref["lyapunov"], rtol=0, atol=1e-9)
+        assert np.isnan(out[7]).all() != lyapunov
         np.testing.assert_allclose(out[12], ref["lyapunov_se"], rtol=1e-6, atol=1e-12)
         seen |= set(out[8].tolist())
     assert len(seen) > 1  # the cases are not all alike
@@ -66,7 +68,8 @@ def test_kernel_equals_simulate(d, n, rotate, constraint):
     # chaotic or not (the issue asks for 1e-10 on converged runs); statistics agree to rounding
     toy = _toy(d, n, rotate, seed=4)
     seeds = [3, 5]
-    _, _, elr, out = _kernel(toy, K, seeds, 600, 200, constraint == "individual")
+    # without the tangent map on rotated toys (groups in R^2 then take the one-pass path), with it otherwise
+    _, _, elr, out = _kernel(toy, K, seeds, 600, 200, constraint == "individual", lyapunov=not rotate)
     for c in range(elr.size):
         run = tr.simulate(toy, elr=elr[c], steps=600, seed=seeds[c % 2], constraint=constraint, sharpness=False)
         assert np.array_equal(toy.from_rows(run["final_state"].values), out[10][:, c])

@@ -89,10 +89,45 @@ def _matvec(mats, i, a, d, src, dst, acc):
 
 
 @njit(cache=True, error_model="numpy", forceinline=True)
+def _pair_step(th, nx, e, mats, i, a, loss):
+    """The unnormalised step of a group in R^2 in one pass over the lanes, without the tangent map.
+
+    The same operations in the same order as the general path (which makes several passes per group and
+    keeps ``r^2``, ``f`` and the gradient for the tangent map and the tail statistics).  It writes only
+    ``nx`` and ``loss``: with more arrays written, LLVM needs more run-time alias checks than it allows
+    and leaves the loop scalar (measured: 2x slower).
+    """
+    L = LANES
+    m00 = mats[i, 0, 0]
+    m01 = mats[i, 0, 1]
+    m10 = mats[i, 1, 0]
+    m11 = mats[i, 1, 1]
+    o0 = a * L
+    o1 = o0 + L
+    for j in range(L):
+        x = th[o0 + j]
+        y = th[o1 + j]
+        r = 0.0 + x * x
+        r = r + y * y
+        mp0 = 0.0 + m00 * x
+        mp0 = mp0 + m01 * y
+        mp1 = 0.0 + m10 * x
+        mp1 = mp1 + m11 * y
+        q = 0.0 + x * mp0
+        q = q + y * mp1
+        f = q / r
+        sc = 2.0 / r
+        loss[j] += f
+        nx[o0 + j] = x - e[j] * (sc * (mp0 - f * x))
+        nx[o1 + j] = y - e[j] * (sc * (mp1 - f * y))
+
+
+@njit(cache=True, error_model="numpy", forceinline=True)
 def _gradient_step(th, nx, g, w, v, offsets, mats, e, loss, r2, fv, tangent, scratch):
     """Loss, gradient and unnormalised step ``nx = th - elr grad`` of every lane (and ``v <- v - elr H v``).
 
-    Per group ``i``: ``r2`` (row ``i``) ``= |theta_i|^2``, ``g = M theta`` then ``(2 / r2)(M theta - f
+    Per group ``i`` (except groups in R^2 without the tangent map, see :func:`_pair_step`): ``r2`` (row
+    ``i``) ``= |theta_i|^2``, ``g = M theta`` then ``(2 / r2)(M theta - f
     theta)`` with ``f = theta . M theta / r2`` (row ``i`` of ``fv``), summed into ``loss``.  With
     ``tangent``: ``w = M v`` and ``v`` replaced by ``v - elr H v`` (closed form, see the module docstring).
     ``scratch`` holds at least ``5 LANES`` values.
@@ -110,30 +145,34 @@ def _gradient_step(th, nx, g, w, v, offsets, mats, e, loss, r2, fv, tangent, scr
         a = offsets[i]
         d = offsets[i + 1] - a
         ri = i * L
-        for j in range(L):
-            r2[ri + j] = 0.0
-        for p in range(d):
-            o = (a + p) * L
+        if d == 2 and not tangent:
+            _pair_step(th, nx, e, mats, i, a, loss)
+        else:
             for j in range(L):
-                r2[ri + j] += th[o + j] * th[o + j]
-        _matvec(mats, i, a, d, th, g, acc)
-        for j in range(L):
-            q[j] = 0.0
-        for p in range(d):
-            o = (a + p) * L
+                r2[ri + j] = 0.0
+            for p in range(d):
+                o = (a + p) * L
+                for j in range(L):
+                    r2[ri + j] += th[o + j] * th[o + j]
+            _matvec(mats, i, a, d, th, g, acc)
             for j in range(L):
-                q[j] += th[o + j] * g[o + j]
-        for j in range(L):
-            f = q[j] / r2[ri + j]
-            fv[ri + j] = f
-            sc[j] = 2.0 / r2[ri + j]
-            loss[j] += f
-        for p in range(d):
-            o = (a + p) * L
+                q[j] = 0.0
+            for p in range(d):
+                o = (a + p) * L
+                for j in range(L):
+                    q[j] += th[o + j] * g[o + j]
             for j in range(L):
-                gr = sc[j] * (g[o + j] - fv[ri + j] * th[o + j])
-                g[o + j] = gr
-                nx[o + j] = th[o + j] - e[j] * gr
+                f = q[j] / r2[ri + j]
+                fv[ri + j] = f
+                sc[j] = 2.0 / r2[ri + j]
+                loss[j] += f
+            # (one array written per loop: see _pair_step on run-time alias checks)
+            for p in range(d):
+                o = (a + p) * L
+                for j in range(L):
+                    g[o + j] = sc[j] * (g[o + j] - fv[ri + j] * th[o + j])
+                for j in range(L):
+                    nx[o + j] = th[o + j] - e[j] * g[o + j]
         if tangent:
             _matvec(mats, i, a, d, v, w, acc)
             for j in range(L):
@@ -143,12 +182,14 @@ def _gradient_step(th, nx, g, w, v, offsets, mats, e, loss, r2, fv, tangent, scr
                 o = (a + p) * L
                 for j in range(L):
                     tv[j] += th[o + j] * v[o + j]
+                for j in range(L):
                     gv[j] += g[o + j] * v[o + j]
             for p in range(d):
                 o = (a + p) * L
+                for j in range(L):  # w <- H v
+                    w[o + j] = sc[j] * ((w[o + j] - fv[ri + j] * v[o + j]) - th[o + j] * gv[j] - g[o + j] * tv[j])
                 for j in range(L):
-                    hv = sc[j] * ((w[o + j] - fv[ri + j] * v[o + j]) - th[o + j] * gv[j] - g[o + j] * tv[j])
-                    v[o + j] = v[o + j] - e[j] * hv
+                    v[o + j] = v[o + j] - e[j] * w[o + j]
 
 
 @njit(cache=True, error_model="numpy", forceinline=True)
@@ -241,9 +282,9 @@ def _project_tangent(v, nx, offsets, individual, radii, ynorm, vn, floor, scratc
         for p in range(a, b):
             o = p * L
             for j in range(L):
-                x = (v[o + j] - dot[j] * nx[o + j]) * scl[j]
-                v[o + j] = x
-                vn[j] += x * x
+                v[o + j] = (v[o + j] - dot[j] * nx[o + j]) * scl[j]
+            for j in range(L):
+                vn[j] += v[o + j] * v[o + j]
     for j in range(L):
         vn[j] = math.sqrt(vn[j])
         dot[j] = 1.0 / vn[j]
@@ -313,6 +354,12 @@ def _run_block(th, nx, v, e, radii, offsets, mats, steps, tail, individual, lyap
                 stats[S1 + j] += dl
                 stats[S2 + j] += dl * dl
             for i in range(n):
+                # r_i^2 at theta_t, summed as the step does (which does not keep it for groups in R^2)
+                for j in range(L):
+                    r2[i * L + j] = 0.0
+                for p in range(offsets[i], offsets[i + 1]):
+                    for j in range(L):
+                        r2[i * L + j] += th[p * L + j] * th[p * L + j]
                 for j in range(L):
                     x = r2[i * L + j]
                     sq[i * L + j] += x
