@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import toyregimes as tr
-from tests import reference_rayleigh_batched
+from tests import reference_rayleigh_batched, reference_user_chunk
 from toyregimes.kernels import pgd, rayleigh_batched
 from toyregimes.sweep import chunks
 from toyregimes.sweep.assemble import assemble
@@ -86,8 +86,9 @@ def _both_paths(toy, k, seeds, steps, tail, constraint="total"):
     assert a["rayleigh_kernels"] and not a["fast"]
     idx = np.arange(plan.n_points)
     e = a["elr"][idx // len(seeds)]
-    gen = chunks._generic_chunk(toy, e, a["theta0"][:, idx % len(seeds)], a["tang0"][:, idx % len(seeds)], steps,
-                                tail, a["individual"], True, a["n_states"], a["opts"], None, None, 0, pgd.pgd_run)
+    gen = reference_user_chunk.generic_chunk(toy, e, a["theta0"][:, idx % len(seeds)], a["tang0"][:, idx % len(seeds)],
+                                             steps, tail, a["individual"], True, a["n_states"], a["opts"], pgd.pgd_run)
+    del gen["states"], gen["final"]
     fast = chunks.run_chunk(a, 0, plan.n_points)
     gen["sharpness_c"] = fast["sharpness_c"]  # not used by labels of toys with alpha_eff
     return gen, fast, assemble(plan, [gen]), assemble(plan, [fast])

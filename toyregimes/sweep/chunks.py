@@ -8,10 +8,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from toyregimes import analysis
 from toyregimes.kernels import batched, rayleigh_batched, spectrum
 from toyregimes.lyapunov import spectrum_kernel
-from toyregimes.sweep.plan import BLOCK, EVIDENCE
+from toyregimes.sweep.plan import BLOCK
 
 
 def run_chunk(arrays: dict, lo: int, hi: int, threads: int | None = None) -> dict:
@@ -123,65 +122,28 @@ def _run_chunk(arrays, lo, hi):
             chunk["states"] = st
             chunk["final"] = np.ascontiguousarray(fin.T)
         return chunk
-    pgd_run = toy.kernels["pgd_run"]
-    states = np.full((hi - lo, n_states, toy.dim), np.nan) if record_states else None
-    final = np.full((hi - lo, toy.dim), np.nan) if record_states else None
-    chunk = _generic_chunk(toy, e, th, tv, steps, tail, individual, lyapunov, n_states, opts, states, final, 0,
-                           pgd_run)
+    stats, msq, r2lo, r2hi, stat, fin, st = _user_kernels(toy)["user_sweep"](
+        np.ascontiguousarray(th), np.ascontiguousarray(tv), e, toy.offsets, toy.mats, steps, tail, individual,
+        lyapunov, n_states, max_period, float(opts["period_tol"]), float(opts["period_rtol"]), bool(record_states),
+    )
+    chunk = {name: np.ascontiguousarray(stats[:, col]) for col, name in enumerate(_USER_STATS) if name}
+    chunk.update(mean_sq_norm=msq, min_r2=r2lo, max_r2=r2hi, status=stat,
+                 period=np.ascontiguousarray(stats[:, 10]).astype(np.int64))
     if record_states:
-        chunk["states"] = states
-        chunk["final"] = final
+        chunk["states"] = st
+        chunk["final"] = fin
     return chunk
 
 
-def _generic_chunk(toy, e, th, tv, steps, tail, individual, lyapunov, n_states, opts, states, final, lo,
-                   pgd_run=None):
-    """Fallback for toys without a batched kernel: the single-run kernel, one trajectory at a time.
+# columns of the user sweep kernel's statistics (see toyregimes.kernels.user_batched), column 10 is the period
+_USER_STATS = ("mean_loss", "std_loss", "mean_cos_angle", "rms_step", "lyapunov", "lyapunov_se", "loss_first_half",
+               "loss_second_half", "residual_head", "residual_end", None, "sharpness_c")
 
-    Statistics and evidence are reduced from its per-step records with the same definitions as the
-    batched kernel (population std, cos of the recorded angle, exponent = tail log growth / tail,
-    block standard error, halves, head and end residuals); ``sharpness_c`` is half the largest
-    recorded sphere sharpness over the tail times ``elr`` (the stability measure of toys without
-    ``alpha_eff``).
-    """
-    m = e.size
-    out = {name: np.full(m, np.nan) for name in ("mean_loss", "std_loss", "mean_cos_angle", "rms_step",
-                                                   "lyapunov", *EVIDENCE)}
-    out.update({
-        "mean_sq_norm": np.full((m, toy.n_groups), np.nan), "min_r2": np.full((m, toy.n_groups), np.nan),
-        "max_r2": np.full((m, toy.n_groups), np.nan), "period": np.zeros(m, dtype=np.int64),
-        "status": np.zeros(m, dtype=np.int64),
-    })
-    head_start = min(steps - tail, steps - n_states)
-    for c in range(m):
-        rec = (pgd_run or toy.kernels["pgd_run"])(
-            np.ascontiguousarray(th[:, c]), np.ascontiguousarray(tv[:, c]), float(e[c]), steps, 1, individual,
-            lyapunov, n_states, toy.offsets, toy.mats, None, True, head_start,
-        )
-        loss, sq, _geff, angle, sharp, _tsh, growth, tail_states, theta, status, _fail, head_states = rec
-        if states is not None:
-            states[lo + c] = tail_states
-            final[lo + c] = theta
-        if status != batched.STATUS_OK:
-            out["status"][c] = batched.STATUS_NONFINITE
-            continue
-        w = slice(steps - tail, steps)
-        out["mean_loss"][c] = loss[w].mean()
-        out["std_loss"][c] = loss[w].std()
-        out["mean_cos_angle"][c] = np.cos(angle[w]).mean()
-        out["rms_step"][c] = np.sqrt(np.mean((2.0 * np.sin(0.5 * angle[w])) ** 2))
-        out["mean_sq_norm"][c] = sq[w].mean(axis=0)
-        out["min_r2"][c] = sq[w].min(axis=0)
-        out["max_r2"][c] = sq[w].max(axis=0)
-        h = tail // 2
-        out["loss_first_half"][c] = loss[w][:h].mean() if h else np.nan
-        out["loss_second_half"][c] = loss[w][h:].mean()
-        out["sharpness_c"][c] = 0.5 * float(e[c]) * np.max(sharp[w])
-        if lyapunov:
-            out["lyapunov"][c] = growth[w].sum() / tail
-            out["lyapunov_se"][c] = analysis.block_exponents(growth[w])[1]
-        p = analysis.detect_period(tail_states, opts["period_tol"], opts["period_rtol"], int(opts["max_period"]))
-        out["period"][c] = p
-        out["residual_head"][c] = analysis.relative_residual(head_states, p)
-        out["residual_end"][c] = analysis.relative_residual(tail_states, p)
-    return out
+
+def _user_kernels(toy) -> dict:
+    """A user toy's kernels; an expression toy shipped without them (Dask) loads its cached module."""
+    if "user_sweep" in toy.kernels:
+        return toy.kernels
+    from toyregimes.toys import codegen
+
+    return codegen.load(toy.kernels["module_source"])

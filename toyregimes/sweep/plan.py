@@ -281,10 +281,18 @@ def make_plan(
     theta0, tang0 = _initial(toy, seeds, individual)
     fast = _is_canonical_like(toy)
     alpha = np.ascontiguousarray(toy.mats[:, 1, 1]) if fast else None
-    # The generic fallback needs the toy.  Its Numba dispatchers would be rebuilt (and recompiled, cache
-    # unused) when unpickled on a Dask worker, so the Rayleigh family's module-level kernels travel by name.
+    # Kernels other than the canonical one need the toy.  Numba dispatchers would be rebuilt (and recompiled,
+    # cache unused) when unpickled on a Dask worker, so the Rayleigh family's module-level kernels travel by
+    # name and an expression toy's by the source of its generated module (cached on disk where it runs).
     shared = not fast and toy.kernels is pgd.RAYLEIGH_KERNELS
-    generic_toy = None if fast else dataclasses.replace(toy, kernels={}) if shared else toy
+    if fast:
+        generic_toy = None
+    elif shared:
+        generic_toy = dataclasses.replace(toy, kernels={})
+    elif "module_source" in toy.kernels:
+        generic_toy = dataclasses.replace(toy, kernels={"module_source": toy.kernels["module_source"]})
+    else:
+        generic_toy = toy
     arrays = {
         "fast": fast, "elr": elr, "n_seeds": len(seeds), "theta0": theta0, "tang0": tang0, "alpha": alpha,
         "steps": steps, "tail": tail, "individual": individual, "lyapunov": lyapunov, "n_states": n_states,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from toyregimes._validate import as_int, as_seed
-from toyregimes.kernels import pgd
+from toyregimes.kernels import pgd, user_batched
 from toyregimes.toys.base import Toy
 
 
@@ -65,6 +65,19 @@ def custom(
         return float(value_jit(theta))  # also refuses, at compile time, a value that is not a number
 
     kern = pgd.specialise(loss_grad)
+    kern["user_sweep"] = user_batched.specialise(kern["pgd_run"], kern["sharpness"])
+    return checked_toy(kern, dims_t, name=name, random_level=random_level, check_points=check_points, seed=seed,
+                       rtol=rtol)
+
+
+def checked_toy(kern: dict, dims, *, name: str, random_level=None, check_points: int = 16, seed: int = 0,
+                rtol: float = 1e-5) -> Toy:
+    """The :class:`Toy` of a user toy's kernels, after :func:`custom`'s checks (same parameters).
+
+    ``kern`` holds the jitted ``loss_grad``, ``hessian``, ``sharpness``, ``pgd_run`` and ``user_sweep``
+    (from :func:`custom`, or from the generated module of an expression toy).
+    """
+    dims_t = tuple(dims)
     dim = sum(dims_t)
     offsets = np.concatenate([[0], np.cumsum(dims_t)]).astype(np.int64)
     dummy = np.zeros((len(dims_t), 1, 1))

@@ -5,17 +5,16 @@ text is parsed by Python's :mod:`ast` and only a whitelist of node types is turn
 expression by hand: numbers, the declared symbols, ``+ - * / **``, unary minus and a few named
 functions.  Anything else (attributes, subscripts, keyword arguments, comprehensions, other names)
 is refused with a ``ValueError`` naming what was found.  The value and the sympy gradient are then
-printed as Python source and compiled with Numba; that source is generated from the validated
-expression tree, never copied from the user's text.
+printed as Python source (:func:`function_source`) and compiled with Numba in a generated module cached
+on disk (:mod:`toyregimes.toys.codegen`); that source is generated from the validated expression tree,
+never copied from the user's text.
 """
 
 from __future__ import annotations
 
 import ast
 import keyword
-import math
 
-import numpy as np
 import sympy as sp
 
 __all__ = ["parse_expression", "FUNCTIONS"]
@@ -92,12 +91,12 @@ def _convert(node, table):
     raise ValueError(f"{type(node).__name__} is not allowed in an expression")
 
 
-def compile_toy_functions(expr: sp.Expr, groups):
-    """Numba ``value(theta)`` and ``gradient(theta)`` of ``expr`` over the flat vector of ``groups``.
+def function_source(expr: sp.Expr, groups) -> str:
+    """Python source of ``value(theta)`` and ``gradient(theta)`` of ``expr`` over the flat vector of ``groups``.
 
-    The source is printed from the sympy tree (``math.*`` calls only) and compiled with ``njit``.
+    Printed from the sympy tree (``math.*`` calls only; symbols are checked identifiers), never copied
+    from the user's text; compiled by Numba in the generated module of :mod:`toyregimes.toys.codegen`.
     """
-    from numba import njit
     from sympy.printing.pycode import pycode
 
     flat = [sp.Symbol(name, real=True) for group in groups for name in group]
@@ -107,10 +106,5 @@ def compile_toy_functions(expr: sp.Expr, groups):
     grad_lines = "".join(
         f"    out[{i}] = {pycode(g, fully_qualified_modules=True)}\n" for i, g in enumerate(grads)
     )
-    grad_src = f"def gradient(theta):\n{unpack}    out = np.empty({len(flat)})\n{grad_lines}    return out\n"
-    namespace = {"math": math, "np": np}
-    # Generated from the validated sympy tree above (symbols are checked identifiers, functions are
-    # printed as math.*); this is code generation, the way sympy.lambdify works, not evaluation of
-    # the user's text.
-    exec(compile(value_src + grad_src, "<toyregimes expression>", "exec"), namespace)  # noqa: S102
-    return njit(namespace["value"]), njit(namespace["gradient"])
+    grad_src = f"\n\ndef gradient(theta):\n{unpack}    out = np.empty({len(flat)})\n{grad_lines}    return out\n"
+    return value_src + grad_src

@@ -1,11 +1,12 @@
-"""Toys from a formula: parsed by the restricted parser, differentiated by sympy, compiled by Numba."""
+"""Toys from a formula: parsed by the restricted parser, differentiated by sympy, compiled by Numba once per
+machine (the kernels are a generated module cached on disk, :mod:`toyregimes.toys.codegen`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from toyregimes.toys.base import Toy
-from toyregimes.toys.custom import custom
+from toyregimes.toys.custom import checked_toy
 
 
 def from_expression(text: str, groups, params=None, *, name: str | None = None, **checks) -> Toy:
@@ -13,8 +14,10 @@ def from_expression(text: str, groups, params=None, *, name: str | None = None, 
 
     The text is parsed by a restricted parser (:func:`toyregimes.toys.expressions.parse_expression`; no
     ``eval``/``sympify`` of the text), the gradient is derived with sympy, both are compiled with
-    Numba, and the result goes through :func:`custom`'s checks (scale invariance per group, Euler
-    identity, finite differences) before it is accepted.
+    Numba together with the single-run and sweep kernels in a module cached on disk (so the same
+    expression compiles once per machine, not once per process or Dask worker), and the result goes
+    through :func:`custom`'s checks (scale invariance per group, Euler identity, finite differences)
+    before it is accepted.
 
     Parameters
     ----------
@@ -43,8 +46,12 @@ def from_expression(text: str, groups, params=None, *, name: str | None = None, 
     stray = sorted(str(s) for s in expr.free_symbols if str(s) not in coords)
     if stray:
         raise ValueError(f"expression uses symbols that are neither coordinates nor params: {stray}")
-    value, gradient = expressions.compile_toy_functions(expr, groups)
-    toy = custom(value, gradient, dims=[len(g) for g in groups], name=name or text, **checks)
+    from toyregimes.toys import codegen
+
+    source = codegen.module_source(expressions.function_source(expr, groups))
+    kern = codegen.load(source)
+    kern["module_source"] = source  # how a Dask worker rebuilds (and finds cached) kernels
+    toy = checked_toy(kern, [len(g) for g in groups], name=name or text, **checks)
     toy.spec.update(
         {"kind": "expression", "expression": text, "groups": [list(g) for g in groups], "params": params}
     )

@@ -1,0 +1,173 @@
+"""Batched sweep kernel for user toys: many single runs in parallel with tail statistics reduced in-kernel.
+
+A user toy (``toys.custom``, ``toys.from_expression``) has no structure to vectorise across trajectories,
+so :func:`_user_sweep_impl` runs the toy's own single-run kernel (:func:`toyregimes.kernels.pgd.pgd_run`
+with the user's functions bound, hence bit-identical trajectories to ``simulate``) for every trajectory
+in a ``prange`` loop and reduces each run's per-step records to the sweep's statistics inside the kernel,
+with the definitions of the other sweep kernels (sequential sums over the tail window; ``mean_cos_angle =
+1 - m / 2`` with ``m`` the mean squared chord ``(2 sin(angle / 2))^2``; block standard error of the
+exponent in two passes; period and residuals by :mod:`toyregimes.kernels.periods`).
+
+The functions here are templates: they call the module globals ``_pgd_run`` and ``_sharpness``, which a
+specialisation binds to the toy's kernels (:func:`specialise` for a toy built in this process, or the
+generated, disk-cached module of an expression toy, see :mod:`toyregimes.toys.codegen`).  The numpy
+reference is the per-record reduction ``tests/reference_user_chunk.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+
+import numpy as np
+from numba import njit, prange
+
+from toyregimes.kernels.periods import block_residuals, detect_period_rows
+
+# The tail is cut into LYAP_BLOCKS blocks whose exponents give the standard error of the exponent.
+LYAP_BLOCKS = 8
+# Columns of a run's statistics: mean_loss, std_loss, mean_cos, rms_step, lyapunov, lyapunov_se, the mean losses
+# of the two halves of the tail, residual_head, residual_end, period, and sharpness_c (half the largest group
+# sphere sharpness over the kept states times elr: the c of toys without alpha_eff).
+N_STATS = 12
+
+
+def _pgd_run(*args):  # bound by a specialisation
+    raise NotImplementedError
+
+
+def _sharpness(*args):  # bound by a specialisation
+    raise NotImplementedError
+
+
+def _reduce_run_impl(loss, sq, angle, growth, tail_states, head_states, status, elr, steps, tail, lyapunov,
+                     period_tol, period_rtol, max_period, offsets, mats, individual, stats, sq_out, r2lo, r2hi):
+    """Tail statistics of one run from its per-step records (record_every = 1); ``stats`` as ``N_STATS``."""
+    for q in range(N_STATS):
+        stats[q] = np.nan
+    stats[10] = 0.0
+    if status != 0:
+        return
+    t0 = steps - tail
+    n = sq.shape[1]
+    k0 = loss[t0]
+    s1 = 0.0
+    s2 = 0.0
+    d2 = 0.0
+    s1h = 0.0
+    n_h1 = tail // 2
+    for i in range(n):
+        sq_out[i] = 0.0
+        r2lo[i] = np.inf
+        r2hi[i] = -np.inf
+    for t in range(t0, steps):
+        dl = loss[t] - k0
+        s1 += dl
+        s2 += dl * dl
+        ch = 2.0 * math.sin(0.5 * angle[t])
+        d2 += ch * ch
+        if t == t0 + n_h1 - 1:
+            s1h = s1
+        for i in range(n):
+            x = sq[t, i]
+            sq_out[i] += x
+            r2lo[i] = x if x < r2lo[i] else r2lo[i]
+            r2hi[i] = x if x > r2hi[i] else r2hi[i]
+    for i in range(n):
+        sq_out[i] /= tail
+    m1 = s1 / tail
+    stats[0] = k0 + m1
+    stats[1] = math.sqrt(max(0.0, s2 / tail - m1 * m1))
+    stats[2] = 1.0 - 0.5 * (d2 / tail)
+    stats[3] = math.sqrt(d2 / tail)
+    stats[6] = k0 + s1h / n_h1 if n_h1 > 0 else np.nan
+    stats[7] = k0 + (s1 - s1h) / (tail - n_h1)
+    if lyapunov:
+        total = 0.0
+        for t in range(t0, steps):
+            total += growth[t]
+        stats[4] = total / tail
+        nb = min(LYAP_BLOCKS, tail)
+        if nb >= 2:
+            means = np.empty(nb)
+            mean = 0.0
+            for q in range(nb):
+                lo = t0 + (q * tail) // nb
+                hi = t0 + ((q + 1) * tail) // nb
+                acc = 0.0
+                for t in range(lo, hi):
+                    acc += growth[t]
+                means[q] = acc / (hi - lo)
+                mean += means[q]
+            mean /= nb
+            dev = 0.0
+            for q in range(nb):
+                dev += (means[q] - mean) * (means[q] - mean)
+            stats[5] = math.sqrt(dev / (nb - 1) / nb)
+    per = detect_period_rows(tail_states, period_tol, period_rtol, max_period)
+    stats[10] = per
+    rows, dim = tail_states.shape
+    pv = np.full(1, per, dtype=np.int64)
+    ok = np.ones(1, dtype=np.bool_)
+    res = np.empty(1)
+    block_residuals(tail_states.reshape((rows, dim, 1)), pv, ok, res)
+    stats[9] = res[0]
+    block_residuals(head_states.reshape((rows, dim, 1)), pv, ok, res)
+    stats[8] = res[0]
+    # c of a toy without alpha_eff: half the largest group sphere sharpness over the kept states (the last
+    # n_states), times elr; an eigen-solve per state, so not over the whole tail as analysis.summary does
+    hbuf = np.empty((dim, dim))
+    groups = np.empty(offsets.size - 1)
+    top = -np.inf
+    for r in range(rows):
+        _sharpness(tail_states[r].copy(), offsets, mats, individual, hbuf, groups)
+        for i in range(groups.size):
+            top = max(top, groups[i])
+    stats[11] = 0.5 * elr * top
+
+
+def _user_sweep_impl(theta0, tang0, elr, offsets, mats, steps, tail, individual, lyapunov, n_states, max_period,
+                     period_tol, period_rtol, record_states):
+    """Run ``N`` trajectories of a user toy (columns of ``theta0``/``tang0``, ``(D, N)``) in parallel.
+
+    Returns ``(stats (N, N_STATS), mean_sq_norm (N, n), min_r2 (N, n), max_r2 (N, n), status (N,), final
+    (N, D), states (N, n_states, D) or empty)``; see :func:`_reduce_run_impl` for the columns of ``stats``.
+    """
+    dim, m = theta0.shape
+    n = offsets.size - 1
+    stats = np.empty((m, N_STATS))
+    sq = np.empty((m, n))
+    r2lo = np.empty((m, n))
+    r2hi = np.empty((m, n))
+    status = np.zeros(m, dtype=np.int64)
+    final = np.empty((m, dim))
+    states = np.empty((m if record_states else 0, n_states, dim))
+    head_start = min(steps - tail, steps - n_states)
+    for c in prange(m):
+        rec = _pgd_run(np.ascontiguousarray(theta0[:, c]), np.ascontiguousarray(tang0[:, c]), elr[c], steps, 1,
+                       individual, lyapunov, n_states, offsets, mats, None, False, head_start)
+        loss, sqr, _geff, angle, _sh, _tsh, growth, tail_states, theta, st, _fail, head_states = rec
+        status[c] = st
+        final[c] = theta
+        if record_states:
+            states[c] = tail_states
+        _reduce_run(loss, sqr, angle, growth, tail_states, head_states, st, elr[c], steps, tail, lyapunov,
+                    period_tol, period_rtol, max_period, offsets, mats, individual, stats[c], sq[c], r2lo[c], r2hi[c])
+    return stats, sq, r2lo, r2hi, status, final, states
+
+
+def _rebind(fn, namespace):
+    """A copy of ``fn`` whose globals are ``namespace`` (Numba reads globals at compile time)."""
+    return types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__, fn.__closure__)
+
+
+def specialise(pgd_run, sharpness):
+    """The user sweep kernel with a toy's ``pgd_run`` and ``sharpness`` bound (compiled in this process only)."""
+    namespace = dict(globals())
+    namespace["_pgd_run"] = pgd_run
+    namespace["_sharpness"] = sharpness
+    namespace["_reduce_run"] = njit(_rebind(_reduce_run_impl, namespace))
+    return njit(parallel=True)(_rebind(_user_sweep_impl, namespace))
+
+
+_reduce_run = _reduce_run_impl  # rebound by specialise
