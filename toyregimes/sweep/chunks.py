@@ -5,6 +5,8 @@ other Rayleigh toy, and the single-run kernel one trajectory at a time for user 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numba
 import numpy as np
 
@@ -55,7 +57,7 @@ def _with_spectrum(arrays, lo, hi, chunk):
         offsets, mats = _rayleigh_arrays(arrays)
         out, status = spectrum.spectrum_batch(theta, vectors, elr, steps, steps - tail, individual, offsets, mats)
     else:
-        kern = spectrum_kernel(toy)
+        kern = spectrum_kernel(dataclasses.replace(toy, kernels=_user_kernels(toy)))
         out = np.empty((idx.size, q))
         status = np.zeros(idx.size, dtype=np.int64)
         for j in range(idx.size):

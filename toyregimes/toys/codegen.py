@@ -107,12 +107,14 @@ def _key(text: str) -> str:
 def load(text: str) -> dict:
     """Write (if absent) and import the generated module ``text``; its kernels, by name.
 
+    The dict is the module's own (one per process), so kernels compiled later for the toy (the Lyapunov
+    spectrum loop) can be kept in it.
     Raises ``OSError`` if the cache directory cannot be written.
     """
     key = _key(text)
     name = f"toyregimes_expr_{key}"
     if name in sys.modules:
-        return dict(sys.modules[name].KERNELS)
+        return sys.modules[name].KERNELS
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.py"
@@ -129,4 +131,4 @@ def load(text: str) -> dict:
     except BaseException:
         del sys.modules[name]
         raise
-    return dict(module.KERNELS)
+    return module.KERNELS
