@@ -17,7 +17,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from derivations import Result
+from . import Result
 
 __all__ = [
     "DPS",
