@@ -162,6 +162,9 @@ def run_claims(names: Iterable[str] | None = None, claims: Iterable[Claim] | Non
     list of dict
         Keys ``name, family, statement, method, status ("passed"/"failed"), seconds, detail``.
 
-    Example: ``run_claims(["elr_harmonic_sum"])[0]["status"] == "passed"``.
+    Examples
+    --------
+    >>> run_claims(["elr_harmonic_sum"])[0]["status"]
+    'passed'
     """
     return [run_claim(c) for c in select_claims(names, claims)]

@@ -65,7 +65,12 @@ def readme_section(rows: list[dict] | None = None) -> str:
         that decided it and its status.  Without it the section is built from the registry alone
         (no derivation is run).
 
-    Example: ``print(readme_section())``, or ``python -m toyregimes.derivations --readme``.
+    Examples
+    --------
+    The same text is printed by ``python -m toyregimes.derivations --readme``.
+
+    >>> print(readme_section().splitlines()[0])
+    ## Verified derivations
     """
     by_name = {r["name"]: r for r in rows or []}
     out = [
@@ -115,7 +120,12 @@ def verify(names: Iterable[str] | None = None, as_json: bool = False, detail: bo
         0 if every claim passed, 1 if any failed, 2 for an unknown claim name (one line on
         ``err``).
 
-    Example: ``raise SystemExit(verify(["euler_identity"]))``.
+    Examples
+    --------
+    >>> verify(["elr_harmonic_sum"])  # doctest: +ELLIPSIS
+    claim ...
+    1/1 claims passed in ... s
+    0
     """
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
