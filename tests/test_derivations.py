@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sympy as sp
+
 import toyregimes.derivations as derivations
 from toyregimes.derivations import all_claims, negative_controls, run_claims
 from toyregimes.derivations.equality import POINTS, SIMPLIFY, check_equal
