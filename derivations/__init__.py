@@ -7,14 +7,14 @@ numerically (against :mod:`toyregimes.theory` and, for claims about dynamics, a 
 
 One module per family of claims:
 
-* :mod:`derivations.scale_invariance` -- Euler identity, homogeneity, norm growth, radius scaling;
-* :mod:`derivations.elr_split` -- total vs individual ELR and the threshold ``1 / sum(alpha)``;
-* :mod:`derivations.canonical` -- the canonical toy: step map, 2-cycle, coupled equilibrium;
-* :mod:`derivations.weight_decay` -- reparametrisation, SGD equilibrium, exponential learning rate.
+* :mod:`toyregimes.derivations.scale_invariance` -- Euler identity, homogeneity, norm growth, radius scaling;
+* :mod:`toyregimes.derivations.elr_split` -- total vs individual ELR and the threshold ``1 / sum(alpha)``;
+* :mod:`toyregimes.derivations.canonical` -- the canonical toy: step map, 2-cycle, coupled equilibrium;
+* :mod:`toyregimes.derivations.weight_decay` -- reparametrisation, SGD equilibrium, exponential learning rate.
 
 Example::
 
-    from derivations import run_claims
+    from toyregimes.derivations import run_claims
     rows = run_claims(["euler_identity"])      # [{"name": ..., "status": "passed", ...}]
 """
 
@@ -90,7 +90,7 @@ def all_claims() -> list[Claim]:
 
     claims: list[Claim] = []
     for mod in FAMILY_MODULES:
-        claims.extend(importlib.import_module(f"derivations.{mod}").CLAIMS)
+        claims.extend(importlib.import_module(f".{mod}", __name__).CLAIMS)
     names = [c.name for c in claims]
     # A duplicated name would make --claim ambiguous; fail loudly at import rather than silently.
     dupes = {n for n in names if names.count(n) > 1}
@@ -104,7 +104,7 @@ def negative_controls() -> list[Claim]:
 
     They are not in :func:`all_claims` -- they exist to show that the checker can fail.
     """
-    from derivations.negative import NEGATIVE_CONTROLS
+    from .negative import NEGATIVE_CONTROLS
 
     return list(NEGATIVE_CONTROLS)
 
@@ -162,6 +162,9 @@ def run_claims(names: Iterable[str] | None = None, claims: Iterable[Claim] | Non
     list of dict
         Keys ``name, family, statement, method, status ("passed"/"failed"), seconds, detail``.
 
-    Example: ``run_claims(["elr_harmonic_sum"])[0]["status"] == "passed"``.
+    Examples
+    --------
+    >>> run_claims(["elr_harmonic_sum"])[0]["status"]
+    'passed'
     """
     return [run_claim(c) for c in select_claims(names, claims)]

@@ -1,5 +1,5 @@
-"""``python -m derivations [--claim NAME] [--json]``: run the verification from a checkout."""
+"""``python -m toyregimes.derivations [--claim NAME] [--json]`` (from a checkout also ``python -m derivations``)."""
 
-from derivations.report import main
+from .report import main
 
 raise SystemExit(main())

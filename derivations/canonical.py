@@ -14,9 +14,10 @@ import numpy as np
 import sympy as sp
 
 import toyregimes as tr
-from derivations import Claim
-from derivations._common import canonical_group, rng_for
-from derivations.equality import DPS, Checks
+
+from . import Claim
+from ._common import canonical_group, rng_for
+from .equality import DPS, Checks
 
 FAMILY = "canonical toy"
 SIM = "simulation cross-check"

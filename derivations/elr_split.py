@@ -10,9 +10,10 @@ import numpy as np
 import sympy as sp
 
 import toyregimes as tr
-from derivations import Claim
-from derivations._common import rng_for
-from derivations.equality import Checks
+
+from . import Claim
+from ._common import rng_for
+from .equality import Checks
 
 FAMILY = "total vs individual ELR"
 SIM = "simulation cross-check"

@@ -17,7 +17,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from derivations import Result
+from . import Result
 
 __all__ = [
     "DPS",
@@ -118,7 +118,11 @@ def check_equal(
         point check decided (``ok`` iff ``|lhs - rhs| <= 1e-30 max(1, |lhs| + |rhs|)`` at every
         point).
 
-    Example: ``check_equal(sp.sin(x)**2 + sp.cos(x)**2, 1).method == "simplify"``.
+    Examples
+    --------
+    >>> x = sp.Symbol("x", real=True)
+    >>> check_equal(sp.sin(x)**2 + sp.cos(x)**2, 1).method
+    'simplify'
     """
     lhs, rhs = _as_expr(lhs), _as_expr(rhs)
     diff = lhs - rhs

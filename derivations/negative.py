@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from derivations import Claim
-from derivations.canonical import equilibrium_checks, resonance_checks, stationarity_checks
-from derivations.elr_split import every_split_checks, threshold_exists_checks
-from derivations.weight_decay import sgd_equilibrium_checks
+from . import Claim
+from .canonical import equilibrium_checks, resonance_checks, stationarity_checks
+from .elr_split import every_split_checks, threshold_exists_checks
+from .weight_decay import sgd_equilibrium_checks
 
 FAMILY = "negative control"
 

@@ -1,7 +1,7 @@
 """Output of the verification: a plain-text table, JSON, the README section, and the CLI core.
 
 ``toyregimes verify`` calls :func:`verify` (argument-free core) or :func:`main` (argv parsing);
-``python -m derivations`` calls :func:`main`.
+``python -m toyregimes.derivations`` calls :func:`main`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 import textwrap
 from collections.abc import Iterable
 
-from derivations import UnknownClaimError, all_claims, run_claim, select_claims
+from . import UnknownClaimError, all_claims, run_claim, select_claims
 
 __all__ = ["format_table", "to_json", "readme_section", "verify", "main"]
 
@@ -61,11 +61,16 @@ def readme_section(rows: list[dict] | None = None) -> str:
     Parameters
     ----------
     rows : list of dict, optional
-        Results of :func:`derivations.run_claims`; when given, each claim also lists the method
+        Results of :func:`toyregimes.derivations.run_claims`; when given, each claim also lists the method
         that decided it and its status.  Without it the section is built from the registry alone
         (no derivation is run).
 
-    Example: ``print(readme_section())``, or ``python -m derivations --readme``.
+    Examples
+    --------
+    The same text is printed by ``python -m toyregimes.derivations --readme``.
+
+    >>> print(readme_section().splitlines()[0])
+    ## Verified derivations
     """
     by_name = {r["name"]: r for r in rows or []}
     out = [
@@ -75,8 +80,9 @@ def readme_section(rows: list[dict] | None = None) -> str:
         "cross-checked numerically against `toyregimes.theory` and, for claims about dynamics, short",
         "simulations. Equalities are decided by simplification when sympy can reduce the difference",
         "to zero, otherwise by evaluating it at random points with 40-digit mpmath arithmetic; the",
-        "report says which. Run `toyregimes verify` (or `python -m derivations`), `--claim NAME` for",
-        "one claim, `--json` for machine-readable output.",
+        "report says which. The folder installs as `toyregimes.derivations`. Run `toyregimes verify`",
+        "(or `python -m toyregimes.derivations`), `--claim NAME` for one claim, `--json` for",
+        "machine-readable output.",
         "",
     ]
     family = None
@@ -114,7 +120,12 @@ def verify(names: Iterable[str] | None = None, as_json: bool = False, detail: bo
         0 if every claim passed, 1 if any failed, 2 for an unknown claim name (one line on
         ``err``).
 
-    Example: ``raise SystemExit(verify(["euler_identity"]))``.
+    Examples
+    --------
+    >>> verify(["elr_harmonic_sum"])  # doctest: +ELLIPSIS
+    claim ...
+    1/1 claims passed in ... s
+    0
     """
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
@@ -136,14 +147,14 @@ def verify(names: Iterable[str] | None = None, as_json: bool = False, detail: bo
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m derivations [--claim NAME ...] [--json] [--detail] [--readme]``; returns the exit code.
+    """``python -m toyregimes.derivations [--claim NAME ...] [--json] [--detail] [--readme]``; returns the exit code.
 
     Exit status 0 when every claim passes, 1 when any fails, 2 on an unknown claim or bad usage.
     """
     parser = argparse.ArgumentParser(
-        prog="python -m derivations",
+        prog="python -m toyregimes.derivations",
         description="Re-derive the threshold and regime theory with sympy and cross-check it "
-                    "numerically. Example: python -m derivations --claim coupled_equilibrium",
+                    "numerically. Example: python -m toyregimes.derivations --claim coupled_equilibrium",
     )
     parser.add_argument("--claim", action="append", metavar="NAME",
                         help="run only this claim (repeatable); default: all")

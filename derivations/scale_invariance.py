@@ -1,7 +1,7 @@
 """Family 1 -- scale invariance (Kodryan et al. 2022).
 
 The proofs use a *generic* SI function ``F(x) = G(x/|x|)`` with ``G`` an undefined sympy Function
-(see :func:`derivations._common.generic_si`), so they hold for every SI function on R^3; the
+(see :func:`toyregimes.derivations._common.generic_si`), so they hold for every SI function on R^3; the
 numeric cross-checks use the library's toys (canonical and rotated Rayleigh groups).
 """
 
@@ -11,10 +11,11 @@ import numpy as np
 import sympy as sp
 
 import toyregimes as tr
-from derivations import Claim
-from derivations._common import generic_si, rng_for
-from derivations.equality import Checks
 from toyregimes.simulate import state_vector
+
+from . import Claim
+from ._common import generic_si, rng_for
+from .equality import Checks
 
 FAMILY = "scale invariance"
 TOYS = "toys cross-check"

@@ -19,9 +19,10 @@ import numpy as np
 import sympy as sp
 
 import toyregimes as tr
-from derivations import Claim
-from derivations._common import generic_si, rng_for
-from derivations.equality import Checks
+
+from . import Claim
+from ._common import generic_si, rng_for
+from .equality import Checks
 
 FAMILY = "weight decay"
 LOOP = "numpy-loop cross-check"

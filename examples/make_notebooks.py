@@ -131,8 +131,8 @@ simulations on both sides of the threshold."""),
 `derivations/` re-derives every closed form with sympy and cross-checks it numerically; `run_claims` runs
 the ones about the threshold (the same as `toyregimes verify --claim ...`)."""),
     new_code_cell("""\
-from derivations import negative_controls, run_claims
-from derivations.report import format_table
+from toyregimes.derivations import negative_controls, run_claims
+from toyregimes.derivations.report import format_table
 
 names = ["elr_harmonic_sum", "threshold_split_exists", "threshold_every_split_unstable", "coupled_equilibrium"]
 rows = run_claims(names)

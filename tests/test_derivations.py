@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-import derivations
-from derivations import all_claims, negative_controls, run_claims
-from derivations.equality import POINTS, SIMPLIFY, check_equal
-from derivations.report import JSON_KEYS, format_table, main, readme_section, verify
+import toyregimes.derivations as derivations
+from toyregimes.derivations import all_claims, negative_controls, run_claims
+from toyregimes.derivations.equality import POINTS, SIMPLIFY, check_equal
+from toyregimes.derivations.report import JSON_KEYS, format_table, main, readme_section, verify
 
 ROOT = Path(__file__).resolve().parents[1]
 CLAIM_NAMES = [c.name for c in all_claims()]
@@ -124,15 +124,17 @@ def test_table_has_the_columns(results):
     assert f"{len(results)}/{len(results)} claims passed" in table
 
 
-def test_python_m_derivations_single_claim():
-    proc = subprocess.run([sys.executable, "-m", "derivations", "--claim", CHEAP],
+@pytest.mark.parametrize("module", ["toyregimes.derivations", "derivations"])
+def test_python_m_derivations_single_claim(module):
+    """``python -m toyregimes.derivations`` anywhere; ``python -m derivations`` still works from a checkout."""
+    proc = subprocess.run([sys.executable, "-m", module, "--claim", CHEAP],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert CHEAP in proc.stdout and "PASSED" in proc.stdout
 
 
 def test_unknown_claim_exits_2_with_one_line():
-    proc = subprocess.run([sys.executable, "-m", "derivations", "--claim", "no_such_claim"],
+    proc = subprocess.run([sys.executable, "-m", "toyregimes.derivations", "--claim", "no_such_claim"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stdout == ""

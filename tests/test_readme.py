@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from derivations.report import readme_section
+from toyregimes.derivations.report import readme_section
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -12,7 +12,8 @@ README = (ROOT / "README.md").read_text()
 def test_verified_derivations_section_is_generated_from_the_registry():
     match = re.search(r"<!-- derivations:start[^>]*-->\n(.*?)<!-- derivations:end -->", README, re.S)
     assert match, "README lacks the generated derivations section"
-    assert match.group(1).strip() == readme_section().strip(), "regenerate with `python -m derivations --readme`"
+    assert match.group(1).strip() == readme_section().strip(), \
+        "regenerate with `python -m toyregimes.derivations --readme`"
 
 
 def test_ci_runs_the_readme_test_command():

@@ -8,7 +8,8 @@ data flows one way, and ``tests/test_architecture.py`` checks the layers and the
 >>> import toyregimes as tr
 >>> toy = tr.toys.canonical(alpha=[1, 2, 3])
 >>> run = tr.simulate(toy, elr=0.25, steps=2000)       # per-step xarray.Dataset
->>> tr.theory.equilibrium_loss([1, 2, 3], 0.25)         # closed form, A/2 - 1/(2 elr)
+>>> float(tr.theory.equilibrium_loss([1, 2, 3], 0.25))  # closed form, A/2 - 1/(2 elr)
+1.0
 """
 
 from toyregimes import analysis, theory, toys  # noqa: I001  (the version first: every layer imports it)

@@ -62,7 +62,9 @@ def orbit_diagram(
     ``atan2(theta_i[1], theta_i[0])`` of each group's first two components (the canonical toy's
     ``phi_i``), folded to ``[0, pi)`` because ``theta_i`` and ``-theta_i`` are equivalent.
 
-    Example: ``orbit_diagram(canonical([1, 2, 3]), np.linspace(0.1, 0.6, 200))``.
+    Examples
+    --------
+    >>> ds = orbit_diagram(canonical([1, 2, 3]), np.linspace(0.1, 0.6, 200))  # doctest: +SKIP
     """
     toy = _check_toy(toy)
     elrs = as_float_array(elr, "elr", ndim=1)

@@ -96,7 +96,7 @@ def simulate(
     xarray.Dataset
         Dims ``(step, group)``.  Variables: ``loss`` = F(theta_t); ``sq_norm`` = r_i^2;
         ``individual_elr`` = elr / r_i^2; ``angle`` = angle between theta_t and theta_{t+1};
-        ``eff_grad_norm`` = |grad F| |theta|; ``sharpness`` (per group) and ``total_sharpness``
+        ``eff_grad_norm`` = ``|grad F| |theta|``; ``sharpness`` (per group) and ``total_sharpness``
         (sphere Hessian, see :meth:`Toy.sharpness`); ``initial_state`` and ``final_state``
         (``theta_0`` and ``theta_steps``, dims ``(group, component)``, NaN-padded for ragged
         groups); ``tail_state`` (the last ``min(steps, 128)`` states ``theta_t``, dims
@@ -105,7 +105,12 @@ def simulate(
         (NaN unless ``lyapunov``).  ``attrs`` hold every input and ``status`` (``"ok"`` or
         ``"diverged_numerically"``, with ``diverged_at_step``).
 
-    Example: ``run = simulate(canonical([1, 2, 3]), elr=0.25, steps=2000)``.
+    Examples
+    --------
+    >>> from toyregimes.toys import canonical
+    >>> run = simulate(canonical([1, 2, 3]), elr=0.25, steps=2000)
+    >>> run.sizes["step"], run.sizes["group"]
+    (2000, 3)
     """
     toy = _check_toy(toy)
     elr = as_positive(elr, "elr")

@@ -51,7 +51,10 @@ def threshold(alpha) -> float:
     Below it a norm split with every individual ELR under its own threshold ``1/alpha_i`` exists
     (``r_i^2 = alpha_i / A``); above it every split leaves some group unstable.
 
-    Example: ``threshold([1, 2, 3]) == 1/6``.
+    Examples
+    --------
+    >>> threshold([1, 2, 3])
+    0.16666666666666666
     """
     return 1.0 / float(np.sum(as_alpha(alpha)))
 
@@ -64,7 +67,10 @@ def dimensionless_elr(alpha, elr):
 def individual_elr(elr, sq_norms):
     """Individual ELR ``eta_i = eta / r_i^2`` of each group.
 
-    Example: ``individual_elr(0.1, [0.5, 0.5]) -> [0.2, 0.2]``.
+    Examples
+    --------
+    >>> individual_elr(0.1, [0.5, 0.5])
+    array([0.2, 0.2])
     """
     return as_positive(elr, "elr") / as_positive(sq_norms, "sq_norms")
 
@@ -135,7 +141,10 @@ def equilibrium_loss(alpha, elr):
     """Time-averaged loss of the coupled system: ``A/2 - 1/(2 elr)`` for k > 1, else 0.
 
     Exact on the period-2 equilibrium orbit; chaotic runs track it to ~1.5% of A (measured, not exact).
-    Example: ``equilibrium_loss([1, 2, 3], 0.25) == 1.0``.
+    Examples
+    --------
+    >>> float(equilibrium_loss([1, 2, 3], 0.25))
+    1.0
     """
     a = float(np.sum(as_alpha(alpha)))
     elr = np.asarray(as_positive(elr, "elr"))
@@ -176,7 +185,11 @@ def equilibrium_eigenvalues(k, n_groups):
     ``(lam_real, lam_pair)``, ``lam_pair`` with non-negative imaginary part, or None for ``n = 1``
     (a single group has only the real eigenvalue: its 2-cycle is stable).
 
-    Example: ``equilibrium_eigenvalues(1.5, 3)``.
+    Examples
+    --------
+    >>> real, pair = equilibrium_eigenvalues(1.5, 3)
+    >>> round(real, 6), round(abs(pair), 12)  # the pair lies on the unit circle
+    (0.012346, 1.0)
     """
     k = float(k)
     if not k > 1.0:
@@ -200,7 +213,10 @@ def rotation_number(k):
     (a double eigenvalue -1, the 1:2 resonance) and falls back towards 0 as ``k -> inf``.  Works
     elementwise; ``k`` must be >= 1 (the equilibrium exists above the threshold).
 
-    Example: ``rotation_number(2.0) == 1/3`` (up to rounding).
+    Examples
+    --------
+    >>> round(rotation_number(2.0), 12)
+    0.333333333333
     """
     k = np.asarray(k, dtype=float)
     if not np.all(k >= 1.0):
@@ -219,7 +235,10 @@ def resonance_k(p, q):
     ``(k_low, k_high)``, and ``(sqrt 2,)`` at 1:2 (where the two coincide: a double eigenvalue -1).
     1:3 gives ``2/sqrt(3)`` and 2, 1:4 ``k^2 = 4 -+ 2 sqrt(2)``.
 
-    Example: ``resonance_k(1, 3) == (2 / np.sqrt(3), 2.0)`` (up to rounding).
+    Examples
+    --------
+    >>> np.allclose(resonance_k(1, 3), (2 / np.sqrt(3), 2.0))
+    True
     """
     for name, v in (("p", p), ("q", q)):
         if isinstance(v, bool) or not isinstance(v, int | np.integer):

@@ -98,7 +98,10 @@ def lr_multipliers(schedule, steps: int) -> np.ndarray:
     ``K = ceil(0.2 steps)`` steps (never exactly 0).  An array of ``steps`` finite values ``>= 0`` is
     used as given.
 
-    Example: ``lr_multipliers("wsd", 100)[[0, 50, 99]]`` is ``[0.2, 1.0, 0.05]``.
+    Examples
+    --------
+    >>> lr_multipliers("wsd", 100)[[0, 50, 99]]
+    array([0.2 , 1.  , 0.05])
     """
     steps = as_int(steps, "steps", minimum=1)
     if isinstance(schedule, str):
@@ -161,7 +164,11 @@ def _check_gamma(lr_max: float, wd_max: float) -> None:
 def initial_weights(toy: Toy, seed=0, init_norm=1.0, init=None) -> np.ndarray:
     """Initial weights: the unit direction ``init`` (or ``toy.random_point(seed)``) times ``init_norm``.
 
-    Example: ``initial_weights(canonical([1, 2]), seed=0, init_norm=2.0)`` has norm 2.
+    Examples
+    --------
+    >>> from toyregimes.toys import canonical
+    >>> float(np.linalg.norm(initial_weights(canonical([1, 2]), seed=0, init_norm=2.0)))
+    2.0
     """
     init_norm = _scalar(init_norm, "init_norm", 0.0, lo_open=True)
     if init is None:
@@ -283,16 +290,19 @@ def train(
     Returns
     -------
     xarray.Dataset
-        Dims ``(step, group)``.  ``loss`` = full-batch F(w_t); ``norm`` = |w_t|; ``sq_norm`` = |w_{t,i}|^2;
-        ``eta`` = eta_t; ``gamma`` = eta_t lambda; ``sphere_elr`` = eta_t / |w_t|^2 (SGD, SGDM) or
-        eta_t / |w_t| (AdamW); ``angle`` = angle between w_t and w_{t+1}; ``grad_norm`` = |grad F(w_t)|
-        (raw, not gamma-invariant) and ``scale_free_grad_norm`` = |w_t| |grad F(w_t)|;
-        ``noise_trace`` = |g_t - grad F(w_t)|^2 (one-sample estimate of tr Sigma, 0 without noise) and
-        ``scale_free_noise_trace`` = that times |w_t|^2; ``initial_state``/``final_state`` (w_0 and
+        Dims ``(step, group)``.  ``loss`` = full-batch ``F(w_t)``; ``norm`` = ``|w_t|``; ``sq_norm`` =
+        ``|w_{t,i}|^2``; ``eta`` = ``eta_t``; ``gamma`` = ``eta_t lambda``; ``sphere_elr`` = ``eta_t / |w_t|^2``
+        (SGD, SGDM) or ``eta_t / |w_t|`` (AdamW); ``angle`` = angle between ``w_t`` and ``w_{t+1}``;
+        ``grad_norm`` = ``|grad F(w_t)|`` (raw, not gamma-invariant) and ``scale_free_grad_norm`` =
+        ``|w_t| |grad F(w_t)|``; ``noise_trace`` = ``|g_t - grad F(w_t)|^2`` (one-sample estimate of
+        ``tr Sigma``, 0 without noise) and ``scale_free_noise_trace`` = that times ``|w_t|^2``;
+        ``initial_state``/``final_state`` (w_0 and
         w_steps, dims ``(group, component)``, NaN-padded).  ``attrs`` hold every input, the status and
         the step at which a run diverged numerically (-1 if not).
 
-    Example: ``run = train(canonical([1, 2, 3]), lr=0.1, wd=1e-3, steps=5000, noise="tangent")``.
+    Examples
+    --------
+    >>> run = train(canonical([1, 2, 3]), lr=0.1, wd=1e-3, steps=5000, noise="tangent")  # doctest: +SKIP
     """
     toy = _check_toy(toy)
     steps = as_int(steps, "steps", minimum=1)
@@ -387,11 +397,13 @@ def train_grid(
     -------
     xarray.Dataset
         Dims ``(lr, wd)``.  ``final_loss`` = F(w_steps); over the tail: ``mean_loss``, ``std_loss``,
-        ``mean_norm`` (|w|), ``mean_sq_norm`` (|w|^2), ``mean_angle`` (between consecutive weights),
+        ``mean_norm`` (``|w|``), ``mean_sq_norm`` (``|w|^2``), ``mean_angle`` (between consecutive weights),
         ``mean_sphere_elr``; ``gamma`` = lr wd; ``status`` (0 ok, 1 diverged numerically).
 
-    Example: ``train_grid(canonical([1, 2, 3]), lr=np.geomspace(0.01, 1, 8), wd=np.geomspace(1e-4, 1e-2, 8),
-    steps=20_000, noise="tangent")``.
+    Examples
+    --------
+    >>> ds = train_grid(canonical([1, 2, 3]), lr=np.geomspace(0.01, 1, 8), wd=np.geomspace(1e-4, 1e-2, 8),
+    ...                 steps=20_000, noise="tangent")  # doctest: +SKIP
     """
     toy = _check_toy(toy)
     steps = as_int(steps, "steps", minimum=1)
@@ -457,7 +469,13 @@ def grad_sq_at_unit_norm(toy: Toy, noise=None, noise_scale=1.0, batch=None, n_di
     directions is close to uniform (noise-dominated runs); otherwise it is an upper bound in
     practice, as the dynamics concentrate near minima where the gradient is small.
 
-    Example: ``grad_sq_at_unit_norm(canonical([0.1]), noise="tangent")`` is about ``1 + 0.1**2 / 2``.
+    Examples
+    --------
+    About ``1 + 0.1**2 / 2``:
+
+    >>> from toyregimes.toys import canonical
+    >>> grad_sq_at_unit_norm(canonical([0.1]), noise="tangent").round(3)
+    array([1.005])
     """
     toy = _check_toy(toy)
     rng = np.random.default_rng(seed)

@@ -8,9 +8,9 @@ in :data:`DEFAULTS`; ``span = random_level - min_loss``; ``c_max`` is the larges
 alpha_i / r_i^2`` over the tail and the groups, i.e. half the sphere sharpness times the ELR, so a
 minimum is stable iff ``c_max < 1``):
 
-===================  ==========================================================================
+==================== ===========================================================================
 label                rule
-===================  ==========================================================================
+==================== ===========================================================================
 diverged_numerically a non-finite value occurred.
 chaotic              the largest exponent is *significantly* positive:
                      ``lambda - chaos_z * se > chaos_tol`` (``se``: standard error of the mean of
@@ -39,7 +39,7 @@ undetermined         the evidence disagrees: a periodic end with a non-periodic 
                      halves of the tail that differ, or an unknown stability margin.
 quasi_periodic       no period, exponent at most ``chaos_tol``, stationary halves.
 aperiodic            no period and no exponent computed, stationary halves.
-===================  ==========================================================================
+==================== ===========================================================================
 
 The exponent separates chaos from order, not convergence from periodic motion:
 periodicity is decided from the states themselves, stability from ``c_max``.

@@ -16,7 +16,11 @@ def block_exponents(log_growth, n_blocks: int = LYAP_BLOCKS) -> tuple[float, flo
     of the ``b`` block exponents, ``std(block means, ddof=1) / sqrt(b)`` (NaN with fewer than two
     blocks).  Blocks much longer than the correlation time make the block means nearly independent.
 
-    Example: ``block_exponents(np.full(80, 0.1)) == (0.1, 0.0)`` (up to rounding).
+    Examples
+    --------
+    >>> mean, se = block_exponents(np.full(80, 0.1))
+    >>> round(mean, 12), round(se, 12)
+    (0.1, 0.0)
     """
     g = np.asarray(log_growth, dtype=float).ravel()
     total = g.size

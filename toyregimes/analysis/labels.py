@@ -79,8 +79,11 @@ def classify_stats(
     head residual, or a fixed point with an unknown ``max_c``, is ``undetermined``; NaN halves never
     count as a drift; without ``lyapunov_se`` an exponent above ``chaos_tol`` counts as significant).
 
-    Example: ``classify_stats(mean_loss=1.0, mean_cos_angle=0.5, period=2, lyapunov=0.0,
-    max_c=1.5, residual_head=1e-3, residual_end=1e-4, random_level=3.0) == "periodic"``.
+    Examples
+    --------
+    >>> classify_stats(mean_loss=1.0, mean_cos_angle=0.5, period=2, lyapunov=0.0,
+    ...                max_c=1.5, residual_head=1e-3, residual_end=1e-4, random_level=3.0)
+    'periodic'
     """
     o = {**DEFAULTS, **criteria}
     if set(o) != set(DEFAULTS):
@@ -139,8 +142,12 @@ def signed_score(*, mean_loss, period, max_c, random_level, min_loss=0.0, conver
 
     So the score is continuous across ``k = 1`` on the canonical toy, and a map coloured by it with
     a diverging colormap centred at 0 shows both the boundary and how far each point is from it.
-    Works elementwise on arrays.  Example: ``signed_score(mean_loss=1.0, period=2, max_c=1.5,
-    random_level=3.0) == 1/3``.
+    Works elementwise on arrays.
+
+    Examples
+    --------
+    >>> round(float(signed_score(mean_loss=1.0, period=2, max_c=1.5, random_level=3.0)), 12)
+    0.333333333333
     """
     mean_loss = np.asarray(mean_loss, dtype=float)
     span = np.asarray(random_level, dtype=float) - np.asarray(min_loss, dtype=float)

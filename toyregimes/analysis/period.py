@@ -8,7 +8,7 @@ from toyregimes.analysis.labels import DEFAULTS
 
 
 def period_residuals(states, max_period: int = DEFAULTS["max_period"]) -> np.ndarray:
-    """``e_p = max_t |x_{t+p} - x_t|`` for ``p = 1 .. max_period`` (NaN where too few rows)."""
+    """``e_p = max_t |x_{t+p} - x_t|`` for ``p`` from 1 to ``max_period`` (NaN where too few rows)."""
     x = np.asarray(states, dtype=float)
     x = x.reshape(x.shape[0], -1)
     x = x[np.all(np.isfinite(x), axis=1)]
@@ -24,7 +24,10 @@ def relative_residual(states, period: int) -> float:
     The quantity that :func:`detect_period` compares with ``rtol``; evaluated on the head and on the
     end of a tail window it shows whether the residual of a periodic tail shrinks or grows.
 
-    Example: ``relative_residual([[1.0], [-1.0], [1.0], [-1.0]], 2) == 0.0``.
+    Examples
+    --------
+    >>> relative_residual([[1.0], [-1.0], [1.0], [-1.0]], 2)
+    0.0
     """
     x = np.asarray(states, dtype=float)
     x = x.reshape(x.shape[0], -1)
@@ -51,7 +54,10 @@ def detect_period(
     approached slowly, with a residual quasi-periodic wobble (about 2% of a step after 2e4 steps).
     At least ``2p`` rows are needed to accept period ``p``.
 
-    Example: ``detect_period([[1], [-1], [1], [-1]]) == 2``.
+    Examples
+    --------
+    >>> detect_period([[1], [-1], [1], [-1]])
+    2
     """
     x = np.asarray(states, dtype=float)
     x = x.reshape(x.shape[0], -1)

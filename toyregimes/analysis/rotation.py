@@ -18,7 +18,10 @@ def rotation_number_of_series(x) -> float:
     ``cos omega`` is the least-squares solution of that regression (both sides centred over ``t``), exact
     for any window length.  Decaying modes (the real eigenvalue) bias it only while they last.
 
-    Example: ``rotation_number_of_series(np.cos(2 * np.pi * 0.3 * np.arange(100))) == 0.3`` (to rounding).
+    Examples
+    --------
+    >>> round(rotation_number_of_series(np.cos(2 * np.pi * 0.3 * np.arange(100))), 9)
+    0.3
     """
     x = np.asarray(x, dtype=float)
     x = x.reshape(x.shape[0], -1)

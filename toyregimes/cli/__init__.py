@@ -113,7 +113,7 @@ def _add_verify(sub) -> None:
 
 
 def _cmd_verify(args) -> int:
-    from derivations.report import verify
+    from toyregimes.derivations.report import verify
 
     return verify(args.claim, as_json=args.json)
 

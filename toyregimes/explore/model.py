@@ -59,7 +59,10 @@ PHASE_GENERIC = (40, 1, 2000, 700)  # (num k, seeds, steps, tail) for non-canoni
 def parse_alpha(text) -> np.ndarray:
     """Coefficients alpha from ``"1, 2, 3"`` / ``"1 2 3"`` or a sequence; ``ValueError`` names the problem.
 
-    Example: ``parse_alpha("1, 2 3") -> array([1., 2., 3.])``.
+    Examples
+    --------
+    >>> parse_alpha("1, 2 3")
+    array([1., 2., 3.])
     """
     if isinstance(text, str):
         parts = [p for p in re.split(r"[,\s;]+", text.strip().strip("()[]")) if p]
@@ -162,7 +165,11 @@ class ExplorerModel:
     seed : int >= 0
     steps : int in STEPS_RANGE
 
-    Example: ``m = ExplorerModel(alpha=[1, 2, 3], k=1.5); m.set(k=3); data = m.compute()``.
+    Examples
+    --------
+    >>> m = ExplorerModel(alpha=[1, 2, 3], k=1.5)
+    >>> m.set(k=3)
+    >>> data = m.compute()  # doctest: +SKIP
     """
 
     def __init__(self, toy=None, alpha=(1.0, 2.0, 3.0), k=1.5, constraint="total", seed=0, steps=5000):

@@ -30,7 +30,7 @@ def save(fig, path) -> Path:
 
 
 def plot_train_run(run):
-    """Loss, |w|, sphere ELR and angular update of a :func:`toyregimes.train.train` run against the step."""
+    """Loss, ``|w|``, sphere ELR and angular update of a :func:`toyregimes.train.train` run against the step."""
     plt = _plt()
     fig, ax = plt.subplots(2, 2, figsize=(10, 6), sharex=True)
     t = run.step.values
@@ -99,7 +99,7 @@ def plot_reparametrisation(ds):
 
 
 def plot_equilibrium(ds):
-    """Measured / theory for |w|^2, RMS angular update and sphere ELR against gamma (1 = the closed form)."""
+    """Measured / theory for ``|w|^2``, RMS angular update and sphere ELR against gamma (1 = the closed form)."""
     plt = _plt()
     fig, ax = plt.subplots(1, 3, figsize=(14, 4))
     for a, key, label in zip(ax, ("sq_norm", "rms_angle", "sphere_elr"), ("|w|^2", "RMS angle", "sphere ELR"),

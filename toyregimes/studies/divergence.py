@@ -52,7 +52,9 @@ def noisy_sweep(toy, k, noise_scales, seeds=4, steps: int = 10_000, tail: int = 
     ``loss_fraction`` (``(F - F_min)/(F_rand - F_min)``) and ``regime``; the divergence criterion
     uses ``analysis.DEFAULTS`` (random level within 2%, mean cos-angle below 0.05).
 
-    Example: ``noisy_sweep(canonical([1, 2, 3]), np.geomspace(0.3, 100, 30), [0, 1, 3])``.
+    Examples
+    --------
+    >>> ds = noisy_sweep(canonical([1, 2, 3]), np.geomspace(0.3, 100, 30), [0, 1, 3])  # doctest: +SKIP
     """
     toy = _check_toy(toy)
     ks = np.atleast_1d(as_positive(k, "k")).astype(float)

@@ -1,4 +1,4 @@
-"""Weight-decay experiments (Li et al. 2025) as plain functions returning ``xarray.Dataset``s.
+"""Weight-decay experiments (Li et al. 2025) as plain functions returning ``xarray.Dataset`` objects.
 
 * :func:`equal_gamma_vs_equal_eta` -- families from a common init: equal eta agree early, equal
   gamma = eta lambda agree (exactly, by synchronisation under common SI noise) late; crossover time

@@ -11,9 +11,9 @@ A store is a directory (the CLI uses ``<out>.chunks/`` beside ``--out``)::
                          and ``_meta``: the fingerprint, the chunk's index and point range, and the SHA-256
                          of its arrays
 
-Every file is written to a temporary name in the directory, flushed to disk, then ``os.replace``d: a
-chunk file is either complete or absent, so a crash (SIGKILL, power loss, Ctrl-C) loses at most the
-chunks in flight.  Leftover temporary files (``.chunk-*.tmp``) are ignored.
+Every file is written to a temporary name in the directory, flushed to disk, then moved into place
+with ``os.replace``: a chunk file is either complete or absent, so a crash (SIGKILL, power loss,
+Ctrl-C) loses at most the chunks in flight.  Leftover temporary files (``.chunk-*.tmp``) are ignored.
 
 Policy on bad files: opening a store whose fingerprint differs raises ``ValueError`` listing what
 changed.  A chunk file that cannot be read, fails its checksum, carries another sweep's fingerprint or

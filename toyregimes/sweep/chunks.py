@@ -16,7 +16,7 @@ from toyregimes.sweep.plan import BLOCK
 
 
 def run_chunk(arrays: dict, lo: int, hi: int, threads: int | None = None) -> dict:
-    """Run points ``lo .. hi - 1`` of a plan (``SweepPlan.arrays``) and return their raw results.
+    """Run points ``lo`` to ``hi - 1`` of a plan (``SweepPlan.arrays``) and return their raw results.
 
     Module-level so that Dask workers import it.  Returns a dict of numpy arrays whose leading
     dimension is the ``hi - lo`` points (names and shapes: ``SweepPlan.chunk_spec``).  Every

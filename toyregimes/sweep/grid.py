@@ -34,10 +34,12 @@ def sweep_grid(make_toy, params: dict, elr=None, *, k=None, progress=None, **kwa
         padded with NaN where toys have fewer groups.  ``attrs["toy"]`` is a JSON list of the
         toy specs in C order of the grid, ``attrs["grid_params"]`` a JSON list of the grid dims.
 
-    Example, a k x heterogeneity map of three groups::
+    Examples
+    --------
+    A k x heterogeneity map of three groups:
 
-        sweep_grid(lambda h: canonical(canonical_alpha(3, h)), {"heterogeneity": [0, 0.5, 1]},
-                   k=np.geomspace(0.5, 5, 40), seeds=4, steps=5000, tail=1000)
+    >>> ds = sweep_grid(lambda h: canonical(canonical_alpha(3, h)), {"heterogeneity": [0, 0.5, 1]},
+    ...                 k=np.geomspace(0.5, 5, 40), seeds=4, steps=5000, tail=1000)  # doctest: +SKIP
     """
     if not isinstance(params, dict) or not params:
         raise ValueError("params must be a non-empty dict of name -> list of values")

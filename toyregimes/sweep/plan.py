@@ -58,7 +58,12 @@ def canonical_alpha(n, heterogeneity=0.0, total=None) -> np.ndarray:
     ratio of the largest to the smallest alpha is ``exp(2 h)``.  Keeping the sum fixed keeps the
     threshold ``1/sum(alpha)``, so ``k = elr * total`` is comparable across the map.
 
-    Example: ``canonical_alpha(3, np.log(3) / 2) -> [0.5, 0.866, 1.5] * 3 / 2.866``.
+    Examples
+    --------
+    With ``h = ln(3) / 2`` the ratios are ``1/sqrt(3) : 1 : sqrt(3)``, rescaled to the sum 3:
+
+    >>> canonical_alpha(3, np.log(3) / 2).round(4)
+    array([0.5234, 0.9065, 1.5701])
     """
     n = as_int(n, "n", minimum=1)
     h = float(as_float_array(heterogeneity, "heterogeneity"))
@@ -243,7 +248,11 @@ def make_plan(
     """Validate the inputs of :func:`sweep` (same arguments) and derive the per-seed initial points.
 
     Raises ``ValueError`` naming the argument on bad input; computes nothing expensive.
-    Example: ``make_plan(canonical([1, 2]), k=[0.5, 2.0], seeds=2).n_points == 4``.
+    Examples
+    --------
+    >>> from toyregimes.toys import canonical
+    >>> make_plan(canonical([1, 2]), k=[0.5, 2.0], seeds=2).n_points
+    4
     """
     toy = _check_toy(toy)
     opts = analysis.check_criteria(criteria)

@@ -157,8 +157,12 @@ def sweep(
         runs labelled convergence, otherwise the fraction of the way to the random level).
         ``attrs`` hold every input.
 
-    Example: ``res = sweep(canonical([1, 2, 3]), k=np.geomspace(0.1, 10, 50), seeds=4, steps=5000,
-    tail=1000)``; on two local worker processes: add ``local_cluster=2``.
+    Examples
+    --------
+    A phase diagram's data; on two local worker processes add ``local_cluster=2``:
+
+    >>> res = sweep(canonical([1, 2, 3]), k=np.geomspace(0.1, 10, 50), seeds=4, steps=5000,
+    ...             tail=1000)  # doctest: +SKIP
     """
     plan = make_plan(toy, elr, seeds, steps, tail, constraint, lyapunov, k=k, chunk_size=chunk_size,
                      record_states=record_states, n_exponents=n_exponents, **criteria)

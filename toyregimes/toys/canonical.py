@@ -16,7 +16,14 @@ def canonical(alpha) -> Toy:
     alpha : sequence of float > 0
         One coefficient per group.
 
-    Example: ``toy = canonical([1, 2, 3])``; its threshold ELR is ``1 / 6``.
+    Examples
+    --------
+    >>> toy = canonical([1, 2, 3])
+    >>> toy.dims
+    (2, 2, 2)
+    >>> from toyregimes import theory
+    >>> theory.threshold(toy.alpha)  # the threshold ELR, 1 / 6
+    0.16666666666666666
     """
     alpha = as_alpha(alpha)
     mats = [np.diag([0.0, a]) for a in alpha]

@@ -37,15 +37,19 @@ def custom(
         Mean loss at a random direction; estimated by Monte Carlo (4096 points, fixed seed) if not
         given.
 
-    Example::
+    Examples
+    --------
+    ``sin^2`` of the angle of one group in R^2 (compiling it takes a few seconds):
 
-        @numba.njit
-        def f(x): return x[1]**2 / (x[0]**2 + x[1]**2)
-        @numba.njit
-        def g(x):
-            r2 = x[0]**2 + x[1]**2
-            return np.array([-2*x[0]*x[1]**2, 2*x[1]*x[0]**2]) / r2**2
-        toy = custom(f, g, dims=[2])
+    >>> import numba
+    >>> @numba.njit
+    ... def f(x):
+    ...     return x[1]**2 / (x[0]**2 + x[1]**2)
+    >>> @numba.njit
+    ... def g(x):
+    ...     r2 = x[0]**2 + x[1]**2
+    ...     return np.array([-2*x[0]*x[1]**2, 2*x[1]*x[0]**2]) / r2**2
+    >>> toy = custom(f, g, dims=[2])  # doctest: +SKIP
     """
     import numba
 

@@ -48,7 +48,10 @@ def parse_expression(text: str, symbols) -> sp.Expr:
     Allowed: numbers, the given symbol names, ``+ - * / **`` (``^`` is read as ``**``), unary
     ``+``/``-``, parentheses and calls of :data:`FUNCTIONS` with positional arguments.
 
-    Example: ``parse_expression("a * y**2 / (x**2 + y**2)", ["x", "y", "a"])``.
+    Examples
+    --------
+    >>> parse_expression("a * y**2 / (x**2 + y**2)", ["x", "y", "a"])
+    a*y**2/(x**2 + y**2)
     """
     if not isinstance(text, str) or not text.strip():
         raise ValueError("expression must be a non-empty string")

@@ -30,7 +30,9 @@ def from_expression(text: str, groups, params=None, *, name: str | None = None, 
     **checks
         Passed to :func:`custom` (``random_level``, ``check_points``, ``seed``, ``rtol``).
 
-    Example: ``from_expression("a*y**2/(x**2+y**2)", [["x", "y"]], {"a": 3.0})``.
+    Examples
+    --------
+    >>> toy = from_expression("a*y**2/(x**2+y**2)", [["x", "y"]], {"a": 3.0})  # doctest: +SKIP
     """
     from toyregimes.toys import expressions
 

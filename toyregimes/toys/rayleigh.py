@@ -27,7 +27,11 @@ def rayleigh(spectra, rotate: bool = False, seed=None) -> Toy:
     seed : int or None
         Seed of the rotations (required when ``rotate`` is true, for reproducibility).
 
-    Example: ``rayleigh([[0, 1, 3], [0, 2]], rotate=True, seed=0)``.
+    Examples
+    --------
+    >>> toy = rayleigh([[0, 1, 3], [0, 2]], rotate=True, seed=0)
+    >>> toy.dims, toy.alpha_eff
+    ((3, 2), array([3., 2.]))
     """
     if isinstance(spectra, str) or not hasattr(spectra, "__len__") or len(spectra) == 0:
         raise ValueError("spectra must be a non-empty list of per-group eigenvalue lists")

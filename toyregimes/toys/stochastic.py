@@ -28,7 +28,12 @@ def stochastic(base, n_samples: int = 32, spread: float = 0.5, seed: int = 0) ->
     seed : int >= 0
         Seed of the perturbations.
 
-    Example: ``toy = stochastic(canonical([1, 2, 3]), n_samples=64, spread=0.5, seed=0)``.
+    Examples
+    --------
+    >>> from toyregimes.toys import canonical
+    >>> toy = stochastic(canonical([1, 2, 3]), n_samples=64, spread=0.5, seed=0)
+    >>> toy.samples.shape
+    (64, 3, 2, 2)
     """
     if not isinstance(base, Toy):
         base = rayleigh(base)
