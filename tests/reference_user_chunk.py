@@ -20,7 +20,7 @@ def generic_chunk(toy, e, th, tv, steps, tail, individual, lyapunov, n_states, o
 
     The definitions of the batched kernels (population std, cos of the recorded angle, exponent = tail
     log growth / tail, block standard error, halves, head and end residuals); ``sharpness_c`` is half the
-    largest recorded group sphere sharpness over the last ``n_states`` steps times ``elr`` (the stability
+    largest recorded group sphere sharpness at step ``steps - 1`` times ``elr`` (the stability
     measure of toys without ``alpha_eff``).  Also returns ``states`` and ``final``.
     """
     m = e.size
@@ -56,7 +56,7 @@ def generic_chunk(toy, e, th, tv, steps, tail, individual, lyapunov, n_states, o
         h = tail // 2
         out["loss_first_half"][c] = loss[w][:h].mean() if h else np.nan
         out["loss_second_half"][c] = loss[w][h:].mean()
-        out["sharpness_c"][c] = 0.5 * float(e[c]) * np.max(sharp[steps - n_states:])
+        out["sharpness_c"][c] = 0.5 * float(e[c]) * np.max(sharp[steps - 1])
         if lyapunov:
             out["lyapunov"][c] = growth[w].sum() / tail
             out["lyapunov_se"][c] = analysis.block_exponents(growth[w])[1]

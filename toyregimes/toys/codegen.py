@@ -36,14 +36,6 @@ from toyregimes.kernels.user_batched import LYAP_BLOCKS, N_STATS
 
 '''
 
-_LOSS_GRAD = '''
-def _loss_grad_impl(theta, offsets, mats, grad):
-    g = gradient(theta)
-    for p in range(theta.size):
-        grad[p] = g[p]
-    return float(value(theta))
-
-'''
 
 # library kernels whose source is copied into the generated module (decorators stripped; bound below)
 _KERNELS = (
@@ -86,8 +78,9 @@ def _source_of(fn) -> str:
 
 
 def module_source(functions_source: str) -> str:
-    """The generated module's text, from the source of ``value(theta)`` and ``gradient(theta)``."""
-    parts = [_HEADER, functions_source, _LOSS_GRAD]
+    """The generated module's text, from the source of ``value``, ``gradient`` and ``_loss_grad_impl``
+    (:func:`toyregimes.toys.expressions.function_source`)."""
+    parts = [_HEADER, functions_source]
     parts += ["\n" + _source_of(fn) + "\n" for fn in _KERNELS]
     parts.append(_BINDINGS)
     return "".join(parts)

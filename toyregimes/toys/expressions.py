@@ -95,19 +95,32 @@ def _convert(node, table):
 
 
 def function_source(expr: sp.Expr, groups) -> str:
-    """Python source of ``value(theta)`` and ``gradient(theta)`` of ``expr`` over the flat vector of ``groups``.
+    """Python source of ``value(theta)``, ``gradient(theta)`` and the kernels' ``_loss_grad_impl(theta,
+    offsets, mats, grad)`` of ``expr`` over the flat vector of ``groups``.
 
     Printed from the sympy tree (``math.*`` calls only; symbols are checked identifiers), never copied
     from the user's text; compiled by Numba in the generated module of :mod:`toyregimes.toys.codegen`.
+    ``_loss_grad_impl`` (what every step calls) computes the value and the gradient together, with their
+    common subexpressions evaluated once (``sympy.cse``), and writes the gradient into ``grad``.
     """
     from sympy.printing.pycode import pycode
+
+    def code(e):
+        return pycode(e, fully_qualified_modules=True)
 
     flat = [sp.Symbol(name, real=True) for group in groups for name in group]
     unpack = "".join(f"    {s.name} = theta[{i}]\n" for i, s in enumerate(flat))
     grads = [sp.diff(expr, s) for s in flat]
-    value_src = f"def value(theta):\n{unpack}    return {pycode(expr, fully_qualified_modules=True)}\n"
-    grad_lines = "".join(
-        f"    out[{i}] = {pycode(g, fully_qualified_modules=True)}\n" for i, g in enumerate(grads)
-    )
+    value_src = f"def value(theta):\n{unpack}    return {code(expr)}\n"
+    grad_lines = "".join(f"    out[{i}] = {code(g)}\n" for i, g in enumerate(grads))
     grad_src = f"\n\ndef gradient(theta):\n{unpack}    out = np.empty({len(flat)})\n{grad_lines}    return out\n"
-    return value_src + grad_src
+    # names of the subexpressions: a prefix that no coordinate name starts with
+    prefix = "_cse"
+    while any(s.name.startswith(prefix) for s in flat):
+        prefix += "_"
+    subs, (value_r, *grads_r) = sp.cse([expr, *grads], symbols=sp.numbered_symbols(prefix, real=True))
+    body = "".join(f"    {sym.name} = {code(val)}\n" for sym, val in subs)
+    body += "".join(f"    grad[{i}] = {code(g)}\n" for i, g in enumerate(grads_r))
+    loss_grad_src = (f"\n\ndef _loss_grad_impl(theta, offsets, mats, grad):\n{unpack}{body}"
+                     f"    return float({code(value_r)})\n")
+    return value_src + grad_src + loss_grad_src
