@@ -81,7 +81,17 @@ def test_generic_toy_on_cluster_equals_in_process(cluster):
     _, client = cluster
     toy = tr.toys.rayleigh([[0, 1, 3], [0, 2]], rotate=True, seed=0)
     kw = dict(elr=[0.05, 0.4, 0.9], seeds=[1, 2], steps=400, tail=100, record_states=True, progress=False)
-    ref = sweep(toy, **kw)  # first: the workers load the compiled single-run kernel from the disk cache
+    ref = sweep(toy, **kw)  # first: the workers load the compiled kernel from the disk cache
+    xr.testing.assert_identical(sweep(toy, scheduler=client, chunk_size=2, **kw), ref)
+
+
+def test_expression_toy_on_cluster_equals_in_process(cluster):
+    # the toy's kernels travel as the source of its generated module; workers load it from the disk cache
+    _, client = cluster
+    toy = tr.toys.from_expression("a*y**2/(x**2+y**2) + b*v**2/(u**2+v**2)", [["x", "y"], ["u", "v"]],
+                                  {"a": 1.0, "b": 2.5}, check_points=2)
+    kw = dict(elr=[0.05, 0.3, 0.8], seeds=[1, 2], steps=400, tail=100, record_states=True, progress=False)
+    ref = sweep(toy, **kw)
     xr.testing.assert_identical(sweep(toy, scheduler=client, chunk_size=2, **kw), ref)
 
 

@@ -1,6 +1,6 @@
 """Running a range of the points of a plan through a kernel (:func:`run_chunk`; module level, so Dask workers
 import it): the canonical batched kernel for canonical-like toys, the Rayleigh-family batched kernel for every
-other Rayleigh toy, and the single-run kernel one trajectory at a time for user toys.
+other Rayleigh toy, and the user-toy kernel (the toy's single-run kernel per trajectory, in parallel) for user toys.
 """
 
 from __future__ import annotations

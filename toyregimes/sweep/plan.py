@@ -155,7 +155,7 @@ class SweepPlan:
 
     Point ``p`` is ``(elr[p // n_seeds], seeds[p % n_seeds])`` (seed fastest); chunk ``i`` is points
     ``i * chunk_size .. min(n_points, (i + 1) * chunk_size) - 1``.  ``arrays`` holds all that
-    :func:`run_chunk` needs (numpy arrays and scalars; the toy itself only for the generic fallback), so
+    :func:`run_chunk` needs (numpy arrays and scalars; the toy itself for the kernels of non-canonical toys), so
     it can be shipped once to Dask workers.
     """
 
