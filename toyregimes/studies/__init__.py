@@ -1,6 +1,8 @@
 """Experiments that combine the layers below (toys, simulate, sweep, train, analysis, theory).
 
 * :mod:`~toyregimes.studies.divergence` -- the divergent regime: noisy sweeps and its onset.
+* :mod:`~toyregimes.studies.high_dimension` -- Rayleigh toys as the group dimension grows: no sharp
+  divergent regime; the loss follows the canonical 2-cycle of the extreme eigenvalues.
 * :mod:`~toyregimes.studies.trajectory_invariance` -- weight decay: equal-gamma families, exact
   reparametrisation, equilibria, the (lr, wd) heatmap, weight-decay runs on the regime diagram.
 
