@@ -75,7 +75,7 @@ def test_sweep_equals_simulate_point_by_point(constraint):
 def test_generic_toy_fallback_equals_simulate():
     toy = tr.toys.rayleigh([[0, 1, 3], [0, 2]], rotate=True, seed=0)
     res = sweep(toy, elr=[0.05, 0.4], seeds=[1], steps=600, tail=200)
-    assert res.attrs["kernel"] == "single_run_loop"
+    assert res.attrs["kernel"] == "rayleigh_batched"
     for j, elr in enumerate(res.elr.values):
         stats = analysis.summary(tr.simulate(toy, elr, 600, seed=1, lyapunov=True), 200)
         pt = res.isel(elr=j, seed=0)

@@ -282,8 +282,10 @@ class ExplorerModel:
             else:
                 num, seeds, steps, tail = PHASE_GENERIC
                 k = np.geomspace(*K_RANGE, num)
+            # the exact kernel: one compiled kernel for every number of groups, so a new n on the groups
+            # slider costs no compilation (the fast canonical kernel compiles per n, 20-60 s)
             ds = sweep(toy, k=k, seeds=seeds, steps=steps, tail=tail, constraint=self.constraint, lyapunov=True,
-                       progress=False)
+                       progress=False, kernel="exact")
             half = toy.random_level - (toy.min_loss if np.isfinite(toy.min_loss) else 0.0)
             theory_k = np.geomspace(*K_RANGE, 400)
             theory_level = np.clip(1.0 - 1.0 / theory_k, 0.0, None) if self._exact_theory() else None

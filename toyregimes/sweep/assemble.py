@@ -118,7 +118,9 @@ def assemble(plan: SweepPlan, chunks) -> xr.Dataset:
         "lyapunov": int(plan.lyapunov),
         "seeds": list(seeds),
         "init": "random",
-        "kernel": "canonical_batched" if plan.fast else "single_run_loop",
+        # which kernel ran: the canonical toy's, or the one bit-identical to simulate (Rayleigh family / user toy)
+        "kernel": "canonical_batched" if plan.fast else ("rayleigh_batched" if plan.arrays["rayleigh_kernels"]
+                                                         else "user_batched"),
         **{f"criterion_{key}": val for key, val in opts.items()},
     }
     return xr.Dataset(data, coords=coords, attrs=attrs)

@@ -25,7 +25,9 @@ def sweep_grid(make_toy, params: dict, elr=None, *, k=None, progress=None, **kwa
         dimension is ``k`` (``elr`` becomes a coordinate varying with the toy); with ``elr`` it is
         ``elr`` (and ``k`` is dropped, since it varies with the toy).
     **kwargs
-        Passed to :func:`sweep` (seeds, steps, tail, constraint, lyapunov, ...).
+        Passed to :func:`sweep` (seeds, steps, tail, constraint, lyapunov, kernel, ...).  Without ``kernel``, a
+        grid whose toys have different numbers of groups uses ``kernel="exact"`` (one compiled kernel for
+        every ``n``, trajectories bit-identical to ``simulate``), others the default.
 
     Returns
     -------
@@ -56,8 +58,12 @@ def sweep_grid(make_toy, params: dict, elr=None, *, k=None, progress=None, **kwa
     combos = list(itertools.product(*(values[nm] for nm in names)))
     lead = "k" if k is not None else "elr"
     results, specs = [], []
-    for combo in combos:
-        toy = make_toy(**dict(zip(names, combo, strict=True)))
+    toys = [make_toy(**dict(zip(names, combo, strict=True))) for combo in combos]
+    if "kernel" not in kwargs and len({getattr(t, "n_groups", None) for t in toys}) > 1:
+        # toys with different numbers of groups: the exact kernel serves them all with one compilation (the
+        # fast canonical kernel compiles once per n, about a minute each)
+        kwargs["kernel"] = "exact"
+    for toy in toys:
         ds = sweep(toy, elr=elr, k=k, progress=False if progress is None else progress, **kwargs)
         specs.append(json.loads(toy.spec_json))
         if lead == "k":
@@ -85,8 +91,10 @@ def sweep_grid(make_toy, params: dict, elr=None, *, k=None, progress=None, **kwa
         "grid_params": json.dumps(names),
         "grid_axis": lead,
     })
-    for key in ("toy_kind", "dims", "alpha_eff", "random_level", "min_loss", "kernel"):
+    for key in ("toy_kind", "dims", "alpha_eff", "random_level", "min_loss"):
         attrs.pop(key, None)
+    kernels = {r.attrs.get("kernel") for r in results}
+    attrs["kernel"] = kernels.pop() if len(kernels) == 1 else "mixed"
     stacked.attrs = attrs
     return stacked
 

@@ -15,7 +15,7 @@ from toyregimes import analysis, io
 from toyregimes._progress import bar_disabled
 from toyregimes._validate import as_constraint, as_float_array, as_int, as_positive, as_seed
 from toyregimes._version import __version__
-from toyregimes.kernels import batched, periods, pgd, rayleigh_batched
+from toyregimes.kernels import batched, periods, pgd, rayleigh_batched, user_batched
 from toyregimes.lyapunov import initial_vectors, tangent_dimension
 from toyregimes.simulate import _check_toy
 from toyregimes.toys import Toy
@@ -143,7 +143,7 @@ def _canon(value):
 
 def _kernel_source_sha256() -> str:
     h = hashlib.sha256()
-    for module in (batched, pgd, periods, rayleigh_batched):
+    for module in (batched, pgd, periods, rayleigh_batched, user_batched):
         with open(module.__file__, "rb") as fh:
             h.update(fh.read())
     return h.hexdigest()
@@ -227,6 +227,7 @@ class SweepPlan:
             "chunk_size": self.chunk_size,
             "n_points": self.n_points,
             "n_exponents": self.n_exponents,
+            "kernel": "canonical" if self.fast else "exact",
         }
 
 
@@ -243,6 +244,7 @@ def make_plan(
     chunk_size: int = 4096,
     record_states: bool = False,
     n_exponents: int = 0,
+    kernel: str = "fast",
     **criteria,
 ) -> SweepPlan:
     """Validate the inputs of :func:`sweep` (same arguments) and derive the per-seed initial points.
@@ -288,7 +290,9 @@ def make_plan(
                          f"constraint set), got {n_exponents}")
 
     theta0, tang0 = _initial(toy, seeds, individual)
-    fast = _is_canonical_like(toy)
+    if kernel not in ("fast", "exact"):
+        raise ValueError(f"kernel must be 'fast' or 'exact', got {kernel!r}")
+    fast = _is_canonical_like(toy) and kernel == "fast"
     alpha = np.ascontiguousarray(toy.mats[:, 1, 1]) if fast else None
     # Kernels other than the canonical one need the toy.  Numba dispatchers would be rebuilt (and recompiled,
     # cache unused) when unpickled on a Dask worker, so the Rayleigh family's module-level kernels travel by
