@@ -11,7 +11,7 @@ data flows one way, and ``tests/test_architecture.py`` checks the layers and the
 >>> tr.theory.equilibrium_loss([1, 2, 3], 0.25)         # closed form, A/2 - 1/(2 elr)
 """
 
-from toyregimes import analysis, theory, toys  # noqa: I001  (the version first: every layer imports it)
+from toyregimes import analysis, studies, theory, toys  # noqa: I001  (the version first: every layer imports it)
 from toyregimes._version import __version__
 from toyregimes.explore import explore
 from toyregimes.io import load, save
@@ -31,6 +31,7 @@ __all__ = [
     "save",
     "simulate",
     "sweep",
+    "studies",
     "sweep_grid",
     "theory",
     "toys",

@@ -50,6 +50,9 @@ io.register_schema("sweep", ("elr", "seed", "group"), SWEEP_VARIABLES, _ATTRS)
 io.register_schema("sweep_grid", ("seed",), {}, (*_ATTRS, "grid_params"))
 
 
+MAX_HETEROGENEITY = 300.0
+
+
 def canonical_alpha(n, heterogeneity=0.0, total=None) -> np.ndarray:
     """Alpha vector of ``n`` groups with a heterogeneity knob, deterministic.
 
@@ -62,8 +65,10 @@ def canonical_alpha(n, heterogeneity=0.0, total=None) -> np.ndarray:
     """
     n = as_int(n, "n", minimum=1)
     h = float(as_float_array(heterogeneity, "heterogeneity"))
-    if h < 0:
-        raise ValueError(f"heterogeneity must be >= 0, got {h}")
+    # exp(h) overflows past h ~ 709 (alpha becomes inf/inf = NaN), and the ratio exp(2 h) of the extreme
+    # coefficients must stay a finite float: h <= MAX_HETEROGENEITY keeps every alpha finite and > 0.
+    if not 0 <= h <= MAX_HETEROGENEITY:
+        raise ValueError(f"heterogeneity must be in [0, {MAX_HETEROGENEITY:g}], got {h}")
     total = float(n) if total is None else as_positive(total, "total")
     z = np.linspace(-1.0, 1.0, n) if n > 1 else np.zeros(1)
     alpha = np.exp(h * z)
@@ -261,6 +266,11 @@ def make_plan(
     elr = np.atleast_1d(as_positive(elr, "elr")).astype(float)
     if elr.ndim != 1:
         raise ValueError(f"elr must be a 1-d array, got shape {elr.shape}")
+    if np.unique(elr).size != elr.size:  # a duplicate would be a duplicate coordinate of the result
+        name = "k" if k_arr is not None else "elr"
+        values = k_arr if k_arr is not None else elr
+        uniq, counts = np.unique(values, return_counts=True)
+        raise ValueError(f"{name} values must be distinct, got duplicates {uniq[counts > 1].tolist()}")
     seeds = _as_seeds(seeds)
     steps = as_int(steps, "steps", minimum=1)
     tail = as_int(tail, "tail", minimum=1)
