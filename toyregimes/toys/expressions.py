@@ -113,12 +113,15 @@ def _check_power(base: sp.Expr, exponent: sp.Expr) -> None:
     """Refuse ``base ** exponent`` before it is computed when the exponent or a constant result is too large."""
     if exponent.is_Number:
         if not exponent.is_finite or abs(float(exponent)) > MAX_EXPONENT:
-            raise ValueError(f"exponent {exponent} is too large in an expression (allowed: |exponent| <= {MAX_EXPONENT})")
+            raise ValueError(
+                f"exponent {exponent} is too large in an expression (allowed: |exponent| <= {MAX_EXPONENT})"
+            )
         if base.is_Number and base != 0:
             bits = float(exponent) * _bits(base)
             if abs(bits) > MAX_CONSTANT_BITS:
                 raise ValueError(
-                    f"constant {sp.N(base, 4)}**{sp.N(exponent, 4)} is too large (about 2**{bits:.3g}); constants must fit in a float64"
+                    f"constant {sp.N(base, 4)}**{sp.N(exponent, 4)} is too large (about 2**{bits:.3g}); "
+                    "constants must fit in a float64"
                 )
 
 
