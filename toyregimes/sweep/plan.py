@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from toyregimes import analysis, io
+from toyregimes._budget import DEFAULT_MAX_MEMORY, DEFAULT_MAX_SECONDS, SECONDS_PER_BATCHED_COORD_STEP, check_budget
 from toyregimes._progress import bar_disabled
 from toyregimes._validate import as_constraint, as_float_array, as_int, as_positive, as_seed
 from toyregimes._version import __version__
@@ -230,6 +231,23 @@ class SweepPlan:
         }
 
 
+def sweep_cost(toy: Toy, n_points: int, steps: int, lyapunov: bool, record_states: bool, n_states: int,
+               n_exponents: int):
+    """Estimated ``(bytes, seconds)`` of a sweep.
+
+    Memory: the per-point results (about 12 + 3 n_groups floats, plus the states when recorded) held three
+    times over (finished chunks, assembled arrays, the Dataset with its label strings); a chunk's working
+    memory is bounded by ``chunk_size`` and negligible beside it.  Time: the batched kernel's cost per
+    coordinate and step, over the Numba threads (twice with the tangent map).
+    """
+    import numba
+
+    per_point = 12 + 3 * toy.n_groups + (n_states * toy.dim + toy.dim if record_states else 0) + n_exponents
+    nbytes = 3 * 8.0 * n_points * per_point
+    work = float(n_points) * steps * toy.dim * (2 if lyapunov else 1) * (1 + n_exponents)
+    return nbytes, SECONDS_PER_BATCHED_COORD_STEP * work / max(1, numba.get_num_threads())
+
+
 def make_plan(
     toy: Toy,
     elr=None,
@@ -243,11 +261,15 @@ def make_plan(
     chunk_size: int = 4096,
     record_states: bool = False,
     n_exponents: int = 0,
+    max_memory=DEFAULT_MAX_MEMORY,
+    max_seconds=DEFAULT_MAX_SECONDS,
     **criteria,
 ) -> SweepPlan:
     """Validate the inputs of :func:`sweep` (same arguments) and derive the per-seed initial points.
 
-    Raises ``ValueError`` naming the argument on bad input; computes nothing expensive.
+    Raises ``ValueError`` naming the argument on bad input, or when the estimated memory or time of the
+    sweep exceeds ``max_memory`` (bytes) or ``max_seconds`` (None: no limit; :mod:`toyregimes._budget`);
+    computes nothing expensive.
     Example: ``make_plan(canonical([1, 2]), k=[0.5, 2.0], seeds=2).n_points == 4``.
     """
     toy = _check_toy(toy)
@@ -288,6 +310,9 @@ def make_plan(
         raise ValueError(f"n_exponents must be <= {tangent_dimension(toy, individual)} (the dimension of the "
                          f"constraint set), got {n_exponents}")
 
+    check_budget(f"sweep of {elr.size} x {len(seeds)} = {elr.size * len(seeds)} trajectories of {steps} steps",
+                 *sweep_cost(toy, elr.size * len(seeds), steps, lyapunov, record_states, n_states, n_exponents),
+                 max_memory, max_seconds)
     theta0, tang0 = _initial(toy, seeds, individual)
     fast = _is_canonical_like(toy)
     alpha = np.ascontiguousarray(toy.mats[:, 1, 1]) if fast else None
