@@ -14,11 +14,13 @@ import numbers
 __all__ = ["DEFAULT_MAX_MEMORY", "DEFAULT_MAX_SECONDS", "check_budget", "format_bytes", "format_seconds"]
 
 DEFAULT_MAX_MEMORY = 8 * 2**30  # bytes: far above any figure of the gallery, below a laptop's RAM + swap
-DEFAULT_MAX_SECONDS = 7 * 24 * 3600.0  # a week: past this a typo (an extra zero) is far likelier than intent
-# Costs per coordinate and step, measured order-of-magnitude on one core (kernels/pgd.py, kernels/batched.py);
-# deliberately optimistic, so that the guard never refuses something that would in fact finish in time.
-SECONDS_PER_COORD_STEP = 1e-9
-SECONDS_PER_BATCHED_COORD_STEP = 2e-10
+DEFAULT_MAX_SECONDS = 24 * 3600.0  # a day: past this a typo (an extra zero) is far likelier than intent
+# Costs per coordinate and step on one core, a few times below those measured (simulate without sharpness:
+# 7e-8 s; a sweep with the tangent map: 4.5e-8 s per trajectory and coordinate over 1600 trajectories), so
+# that the guard never refuses something that would in fact finish within its limit.
+SECONDS_PER_COORD_STEP = 1e-8
+SECONDS_PER_BATCHED_COORD_STEP = 5e-9
+SECONDS_PER_SHARPNESS_COORD = 2e-6  # simulate's eigen-solve per record (measured 33 us for 3 groups in R^2)
 
 
 def format_bytes(n: float) -> str:

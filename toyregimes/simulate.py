@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from toyregimes._budget import DEFAULT_MAX_MEMORY, DEFAULT_MAX_SECONDS, SECONDS_PER_COORD_STEP, check_budget
+from toyregimes._budget import (
+    DEFAULT_MAX_MEMORY,
+    DEFAULT_MAX_SECONDS,
+    SECONDS_PER_COORD_STEP,
+    SECONDS_PER_SHARPNESS_COORD,
+    check_budget,
+)
 from toyregimes._validate import as_constraint, as_float_array, as_int, as_positive, as_seed
 from toyregimes._version import __version__
 from toyregimes.kernels import pgd
@@ -210,7 +216,9 @@ def run_cost(toy: Toy, steps: int, record_every: int, lyapunov: bool, noise: boo
     n_rec = -(-steps // record_every)
     nbytes = 2 * 8.0 * n_rec * (14 + 4 * toy.n_groups) + (8.0 * steps * toy.dim if noise else 0.0)
     per_step = toy.dim * (toy.dim if lyapunov else 1)
-    seconds = SECONDS_PER_COORD_STEP * steps * per_step + (1e-6 * n_rec * toy.dim if sharpness else 0.0)
+    seconds = SECONDS_PER_COORD_STEP * steps * per_step
+    if sharpness:
+        seconds += SECONDS_PER_SHARPNESS_COORD * n_rec * toy.dim
     return nbytes, seconds
 
 

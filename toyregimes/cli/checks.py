@@ -50,7 +50,7 @@ def add_force(parser) -> None:
     parser.add_argument(
         "--force",
         action="store_true",
-        help="run even if the estimated memory or time exceeds the size guard's limits (8 GiB, one week)",
+        help="run even if the estimated memory or time exceeds the size guard's limits (8 GiB, one day)",
     )
 
 
