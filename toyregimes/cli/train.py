@@ -81,7 +81,8 @@ def _check_minibatch_options(args) -> None:
     if args.noise != "minibatch":
         given = [name for name, value in (("--samples", args.samples), ("--batch", args.batch)) if value is not None]
         if given:
-            raise ValueError(f"{' and '.join(given)} only apply with --noise minibatch (got --noise {args.noise})")
+            verb = "apply" if len(given) > 1 else "applies"
+            raise ValueError(f"{' and '.join(given)} {verb} only with --noise minibatch (got --noise {args.noise})")
         return
     if args.samples is None or args.batch is None:
         raise ValueError("--noise minibatch needs --samples N (the number of per-sample functions) and --batch B "
