@@ -157,6 +157,8 @@ def simulate(
     out = toy.kernels["pgd_run"](*args, noise, bool(sharpness), head_start)
     loss, sq, geff, angle, sharp, tsharp, growth, last, final, status, fail_step, head = out
     record_steps = np.arange(0, steps, record_every, dtype=np.int64)
+    with np.errstate(over="ignore", divide="ignore"):  # elr ~ 1e308 over r_i^2 < 1: inf is the true value
+        individual_elr = elr / sq
     attrs = {
         "toyregimes_kind": "run",
         "toyregimes_version": __version__,
@@ -183,7 +185,7 @@ def simulate(
         {
             "loss": ("step", loss),
             "sq_norm": (("step", "group"), sq),
-            "individual_elr": (("step", "group"), elr / sq),
+            "individual_elr": (("step", "group"), individual_elr),
             "angle": ("step", angle),
             "eff_grad_norm": ("step", geff),
             "sharpness": (("step", "group"), sharp),
