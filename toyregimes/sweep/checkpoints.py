@@ -355,7 +355,8 @@ class ChunkStore:
                 self.locked = True
                 self._token = me["token"]
                 return
-        raise ValueError(f"could not take the lock of checkpoint {self.path}; is another sweep starting?")
+        raise ValueError(f"could not take the lock of checkpoint {self.path}: {lock} stays unreadable or keeps "
+                         "changing; if no other sweep is running on this output, delete it")
 
     def unlock(self) -> None:
         """Release the lock if this store holds it (a store already removed has nothing to release)."""
