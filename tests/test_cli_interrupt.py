@@ -159,3 +159,14 @@ def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path, capsys):
     assert main(["sweep", "--alpha", "1", "--num", "2", "--seeds", "1", "--steps", "20", "--tail", "10",
                  "--out", str(out), "--quiet"]) == 0
     assert out.exists() and not folder.exists()
+
+
+def test_unreadable_lock_is_refused_with_the_file_to_delete(tmp_path, capsys):
+    out = tmp_path / "s.nc"
+    folder = Path(f"{out}.chunks")
+    folder.mkdir()
+    (folder / "lock").write_text("")  # e.g. a crash between creating the lock and writing its record
+    assert main(["sweep", "--alpha", "1", "--num", "2", "--seeds", "1", "--steps", "20", "--tail", "10",
+                 "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and f"{folder / 'lock'}" in err and "delete it" in err
