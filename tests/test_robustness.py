@@ -383,3 +383,19 @@ def test_usage_errors_and_help_return_instead_of_exiting(capsys):
     _one_error_line(capsys, "invalid float value")
     assert main(["--version"]) == 0
     capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["sweep", "--alpha", "1", "--num", "10000000000000", "--seeds", "1", "--out", "x.nc"],
+        ["sweep", "--alpha", "1", "--num", "2", "--seeds", "10000000000000", "--out", "x.nc"],
+        ["train", "--alpha", "1", "2", "--lr", "0.1", "--wd", "0.01", "--noise", "minibatch", "--samples",
+         "10000000000000", "--batch", "2"],
+    ],
+)
+def test_huge_grids_seeds_and_samples_are_refused_before_allocating(capsys, argv):
+    start = time.monotonic()
+    assert main(argv) == 2
+    _one_error_line(capsys, "memory", "--force")
+    assert time.monotonic() - start < 10

@@ -188,6 +188,12 @@ def _cmd_sweep(args) -> int:
 
     out = output_file(args.out, "--out")
     toy = tr.toys.canonical(args.alpha)
+    from toyregimes._validate import as_int
+    from toyregimes.sweep.plan import check_sweep_budget
+
+    # the size guard before the k grid is allocated (--num 10**13 would fail in numpy first)
+    check_sweep_budget(toy, as_int(args.num, "num", minimum=1), as_int(args.seeds, "seeds", minimum=1),
+                       as_int(args.steps, "steps", minimum=1), not args.no_lyapunov, **budget(args))
     inputs = dict(k=_k_grid(args.k_min, args.k_max, args.num), seeds=args.seeds, steps=args.steps, tail=args.tail,
                   constraint=args.constraint, lyapunov=not args.no_lyapunov, chunk_size=args.chunk_size,
                   **budget(args))

@@ -107,7 +107,8 @@ def _cmd_train(args) -> int:
             raise ValueError(f"--rotated must be JSON like '[[0, 1, 2], [0, 3]]', got {args.rotated!r}") from None
         toy = tr.toys.rayleigh(spectra, rotate=True, seed=args.toy_seed)
     if args.samples is not None:
-        toy = tr.toys.stochastic(toy, n_samples=args.samples, spread=args.spread, seed=args.toy_seed)
+        toy = tr.toys.stochastic(toy, n_samples=args.samples, spread=args.spread, seed=args.toy_seed,
+                                 **{k: v for k, v in budget(args).items() if k == "max_memory"})
     noise = None if args.noise == "none" else args.noise
     run = train(
         toy, lr=args.lr, wd=args.wd, steps=args.steps, optimizer=args.optimizer, momentum=args.momentum,

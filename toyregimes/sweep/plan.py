@@ -76,6 +76,13 @@ def canonical_alpha(n, heterogeneity=0.0, total=None) -> np.ndarray:
     return alpha * (total / alpha.sum())
 
 
+def _count_seeds(seeds) -> int:
+    """How many seeds ``seeds`` stands for (an int n, or a list), without building anything."""
+    if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
+        return as_int(seeds, "seeds", minimum=1)
+    return len(_as_seeds(seeds))
+
+
 def _as_seeds(seeds) -> list:
     if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
         return list(range(as_int(seeds, "seeds", minimum=1)))
@@ -248,6 +255,17 @@ def sweep_cost(toy: Toy, n_points: int, steps: int, lyapunov: bool, record_state
     return nbytes, SECONDS_PER_BATCHED_COORD_STEP * work / max(1, numba.get_num_threads())
 
 
+def check_sweep_budget(toy: Toy, n_elr: int, n_seeds: int, steps: int, lyapunov: bool = True,
+                       record_states: bool = False, n_states: int = 0, n_exponents: int = 0,
+                       max_memory=DEFAULT_MAX_MEMORY, max_seconds=DEFAULT_MAX_SECONDS) -> None:
+    """The size guard of a sweep of ``n_elr x n_seeds`` trajectories (:func:`sweep_cost`), callable before
+    any grid is built (the CLI calls it before it makes its ``k`` grid)."""
+    n_points = int(n_elr) * int(n_seeds)
+    check_budget(f"sweep of {n_elr} x {n_seeds} = {n_points} trajectories of {steps} steps",
+                 *sweep_cost(toy, n_points, steps, lyapunov, record_states, n_states, n_exponents),
+                 max_memory, max_seconds)
+
+
 def make_plan(
     toy: Toy,
     elr=None,
@@ -293,7 +311,7 @@ def make_plan(
         values = k_arr if k_arr is not None else elr
         uniq, counts = np.unique(values, return_counts=True)
         raise ValueError(f"{name} values must be distinct, got duplicates {uniq[counts > 1].tolist()}")
-    seeds = _as_seeds(seeds)
+    n_seeds = _count_seeds(seeds)  # the size guard comes before a list of 10^13 seeds is built
     steps = as_int(steps, "steps", minimum=1)
     tail = as_int(tail, "tail", minimum=1)
     if tail > steps:
@@ -310,9 +328,9 @@ def make_plan(
         raise ValueError(f"n_exponents must be <= {tangent_dimension(toy, individual)} (the dimension of the "
                          f"constraint set), got {n_exponents}")
 
-    check_budget(f"sweep of {elr.size} x {len(seeds)} = {elr.size * len(seeds)} trajectories of {steps} steps",
-                 *sweep_cost(toy, elr.size * len(seeds), steps, lyapunov, record_states, n_states, n_exponents),
-                 max_memory, max_seconds)
+    check_sweep_budget(toy, elr.size, n_seeds, steps, lyapunov, record_states, n_states, n_exponents, max_memory,
+                       max_seconds)
+    seeds = _as_seeds(seeds)
     theta0, tang0 = _initial(toy, seeds, individual)
     fast = _is_canonical_like(toy)
     alpha = np.ascontiguousarray(toy.mats[:, 1, 1]) if fast else None
