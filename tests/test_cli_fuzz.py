@@ -112,7 +112,7 @@ def _outs(paths, suffix):
     return valid, invalid
 
 
-FUZZ = settings(max_examples=40, deadline=None)
+FUZZ = settings(max_examples=30, deadline=None)
 
 
 @FUZZ
@@ -192,6 +192,12 @@ def test_fuzz_train(paths, data):
         "--batch": (["4"] if minibatch else [None], ["100", "0"] if minibatch else ["4"]),
         "--record-every": ([None, "1", "3"], ["0", "1000"]),
         "--momentum": ([None, "0.5"], ["1", "-0.1"]),
+        "--betas": ([None, ["0.9", "0.99"]], [["1", "0.5"], ["nan", "0.9"]]),
+        "--eps": ([None, "0", "1e-8"], ["-1", "inf"]),
+        "--noise-scale": ([None, "0.5"], ["-1", "nan"]),
+        "--init-norm": ([None, "1", "3"], ["0", "-2", "inf"]),
+        "--spread": ([None, "0.5"], ["-1", "nan"]),
+        "--toy-seed": ([None, "1"], ["-1"]),
         "--summary": ([None, True], []),
         "--out": _outs(paths, ".nc"),
         "--plot": _outs(paths, ".png"),
