@@ -366,6 +366,18 @@ def test_error_boundary(monkeypatch, capsys, exc, code, needle):
     _one_error_line(capsys, needle)
 
 
+def test_an_interrupt_inside_c_code_is_still_an_interrupt(monkeypatch, capsys):
+    def handler(args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:  # what Numba's dispatcher does when SIGINT lands inside it
+            raise SystemError("<function> returned a result with an exception set") from None
+
+    monkeypatch.setattr(cli, "_cmd_run", handler)
+    assert main(RUN) == 130
+    _one_error_line(capsys, "interrupted")
+
+
 def test_debug_shows_the_traceback_of_a_bug(monkeypatch, capsys):
     def handler(args):
         raise RuntimeError("oops")

@@ -314,6 +314,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """True if a ``KeyboardInterrupt`` is in the chain of ``exc`` (``__cause__`` / ``__context__``)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
@@ -349,6 +360,9 @@ def main(argv=None) -> int:
               f"please report it to {ISSUES})", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # anything else is a bug in toyregimes, not a mistake of the user
+        if _caused_by_interrupt(exc):  # Ctrl-C inside C code (Numba's dispatcher) surfaces as SystemError
+            print(f"{where}: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
         if debug:
             import traceback
 
