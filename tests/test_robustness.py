@@ -91,6 +91,14 @@ def test_run_windows_are_checked_before_simulating(capsys, extra, needle):
     assert time.monotonic() - start < 5
 
 
+def test_a_sweep_refused_after_taking_its_lock_leaves_no_chunk_folder(tmp_path, capsys):
+    out = tmp_path / "s.nc"
+    assert main(["sweep", "--alpha", "1", "--num", "2", "--seeds", "1", "--steps", "20", "--tail", "10",
+                 "--local-cluster", "0", "--out", str(out), "--quiet"]) == 2
+    _one_error_line(capsys, "local_cluster")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_save_refuses_a_directory_and_never_leaves_a_part_file(tmp_path, monkeypatch):
     run = tr.simulate(tr.toys.canonical([1.0]), elr=0.5, steps=20)
     with pytest.raises(ValueError, match="existing directory"):

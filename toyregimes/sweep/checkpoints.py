@@ -367,6 +367,10 @@ class ChunkStore:
         holder = _read_lock(lock)
         if holder is not None and holder.get("token") == self._token:
             lock.unlink(missing_ok=True)
+        try:  # a store that never got a manifest (the sweep stopped before starting) leaves nothing behind
+            self.path.rmdir()
+        except OSError:  # not empty (chunks to resume), or already gone
+            pass
 
 
 def _read_lock(lock: Path):
