@@ -22,6 +22,7 @@ LAYERS = {
     "toyregimes._version": 0,
     "toyregimes._validate": 0,
     "toyregimes._progress": 0,
+    "toyregimes._budget": 0,
     "toyregimes.theory": 0,
     "toyregimes.kernels": 0,
     "toyregimes.io": 1,

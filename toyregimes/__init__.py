@@ -12,7 +12,7 @@ data flows one way, and ``tests/test_architecture.py`` checks the layers and the
 1.0
 """
 
-from toyregimes import analysis, theory, toys  # noqa: I001  (the version first: every layer imports it)
+from toyregimes import analysis, studies, theory, toys  # noqa: I001  (the version first: every layer imports it)
 from toyregimes._version import __version__
 from toyregimes.explore import explore
 from toyregimes.io import load, save
@@ -32,6 +32,7 @@ __all__ = [
     "save",
     "simulate",
     "sweep",
+    "studies",
     "sweep_grid",
     "theory",
     "toys",

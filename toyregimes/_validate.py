@@ -13,8 +13,28 @@ import numpy as np
 CONSTRAINTS = ("total", "individual")
 
 
+def _has_text_or_bool(value) -> bool:
+    """True if ``value`` is, or (in nested lists/tuples) holds, a string, bytes or a bool.
+
+    numpy converts ``"0.25"`` and ``True`` to floats without complaint; a numeric argument given as
+    text or as a flag is almost always a mistake (``elr="0.25"`` from a config file, ``elr=True``
+    from a mixed-up keyword), so they are refused instead of silently coerced.
+    """
+    if isinstance(value, str | bytes | bool | np.bool_):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind in "bUS" or (
+            value.dtype.kind == "O" and any(_has_text_or_bool(v) for v in value.ravel().tolist())
+        )
+    if isinstance(value, list | tuple):
+        return any(_has_text_or_bool(v) for v in value)
+    return False
+
+
 def as_float_array(value, name: str, *, ndim: int | None = None) -> np.ndarray:
-    """Convert to a float64 array, rejecting non-numeric and non-finite entries."""
+    """Convert to a float64 array, rejecting strings, bools, non-numeric and non-finite entries."""
+    if _has_text_or_bool(value):
+        raise ValueError(f"{name} must be numeric (not a string or bool), got {value!r}")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):

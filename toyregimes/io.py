@@ -7,12 +7,13 @@ file is refused instead of being half-used.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-__all__ = ["save", "load", "SCHEMAS"]
+__all__ = ["save", "load", "SCHEMAS", "check_output_path", "check_output_dir"]
 
 # kind -> (required dims, required variables with their dims, required attrs)
 SCHEMAS = {
@@ -43,6 +44,11 @@ def register_schema(kind: str, dims, variables: dict, attrs) -> None:
 
 def check_schema(ds: xr.Dataset, source: str = "dataset") -> str:
     """Raise ``ValueError`` naming what is wrong if ``ds`` is not a toyregimes result; return its kind."""
+    if not isinstance(ds, xr.Dataset):
+        raise ValueError(
+            f"{source} must be an xarray.Dataset returned by toyregimes (simulate, sweep, train, ...), "
+            f"got {type(ds).__name__}"
+        )
     kind = ds.attrs.get("toyregimes_kind")
     if kind not in SCHEMAS:
         raise ValueError(
@@ -66,13 +72,70 @@ def check_schema(ds: xr.Dataset, source: str = "dataset") -> str:
     return kind
 
 
-def save(ds: xr.Dataset, path) -> Path:
-    """Write a run or sweep to NetCDF atomically (temporary file, then rename)."""
-    check_schema(ds)
+def _probe_directory(directory: Path, what: str, path) -> None:
+    """Create and delete a temporary file in ``directory``: the only reliable test of writability
+    (``os.access`` answers yes to root, and knows nothing of read-only mounts or quotas)."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".toyregimes-probe-", dir=directory)
+    except OSError as exc:
+        raise ValueError(f"{what} {str(path)!r} is not writable ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def check_output_path(path, what: str = "output file") -> Path:
+    """Check, before anything is computed, that a file can be written at ``path``.
+
+    Refuses (``ValueError`` naming ``what`` and the path) a path that is an existing directory, whose
+    parent directory does not exist or is not a directory, or where no file can be created.  Nothing
+    is left behind.  Example: ``check_output_path("run.nc", "--out")``.
+    """
+    if not isinstance(path, str | os.PathLike) or not str(path).strip():
+        raise ValueError(f"{what} must be a non-empty file path, got {path!r}")
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{what} {str(path)!r} is an existing directory; give a file name")
+    parent = path.parent
+    if not parent.exists():
+        raise ValueError(f"{what} {str(path)!r}: directory {str(parent)!r} does not exist")
+    if not parent.is_dir():
+        raise ValueError(f"{what} {str(path)!r}: {str(parent)!r} is not a directory")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ValueError(f"{what} {str(path)!r} exists and is not writable")
+    _probe_directory(parent, what, path)
+    return path
+
+
+def check_output_dir(path, what: str = "output directory") -> Path:
+    """Check that ``path`` is, or can be created as, a writable directory (created if missing)."""
+    if not isinstance(path, str | os.PathLike) or not str(path).strip():
+        raise ValueError(f"{what} must be a non-empty directory path, got {path!r}")
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{what} {str(path)!r} exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"{what} {str(path)!r} cannot be created ({exc.strerror or exc})") from None
+    _probe_directory(path, what, path)
+    return path
+
+
+def save(ds: xr.Dataset, path) -> Path:
+    """Write a result to NetCDF atomically (temporary ``<path>.part``, then rename).
+
+    The path is checked first (:func:`check_output_path`), and a failed write removes its ``.part``
+    file: an error never leaves a partial file behind.
+    """
+    check_schema(ds)
+    path = check_output_path(path, "output file")
     tmp = path.with_name(path.name + ".part")
-    ds.to_netcdf(tmp, engine="scipy")
-    os.replace(tmp, path)
+    try:
+        ds.to_netcdf(tmp, engine="scipy")
+        os.replace(tmp, path)
+    except BaseException:  # also KeyboardInterrupt: never leave a stale .part
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 

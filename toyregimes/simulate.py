@@ -5,6 +5,13 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from toyregimes._budget import (
+    DEFAULT_MAX_MEMORY,
+    DEFAULT_MAX_SECONDS,
+    SECONDS_PER_COORD_STEP,
+    SECONDS_PER_SHARPNESS_COORD,
+    check_budget,
+)
 from toyregimes._validate import as_constraint, as_float_array, as_int, as_positive, as_seed
 from toyregimes._version import __version__
 from toyregimes.kernels import pgd
@@ -49,6 +56,9 @@ def simulate(
     noise_scale: float = 0.0,
     sharpness: bool = True,
     tail=None,
+    *,
+    max_memory=DEFAULT_MAX_MEMORY,
+    max_seconds=DEFAULT_MAX_SECONDS,
 ) -> xr.Dataset:
     """Run PGD on the unit sphere with fixed effective learning rate ``elr``.
 
@@ -89,7 +99,11 @@ def simulate(
         ``tail`` steps; default ``steps // 2``, at least 1).  The run keeps the ``min(steps, 128)``
         states from step ``min(steps - tail, steps - 128)`` on (``head_state``) as well as the last
         ones, so the classification can tell a period residual that shrinks (approach to a
-        neutrally stable orbit) from one that does not.
+        neutrally stable orbit) from one that does not.  ``record_every`` must be <= ``tail``, so that
+        the window holds a record.
+    max_memory, max_seconds : float or None
+        Size guard (:mod:`toyregimes._budget`): the estimated memory (bytes) and time (seconds) of the
+        run must stay below these, else ``ValueError`` before anything is allocated; None lifts a limit.
 
     Returns
     -------
@@ -134,6 +148,10 @@ def simulate(
     tail = max(1, steps // 2) if tail is None else as_int(tail, "tail", minimum=1)
     if tail > steps:
         raise ValueError(f"tail must be <= steps ({steps}), got {tail}")
+    if record_every > tail:  # else the tail window holds no record and has no statistics
+        raise ValueError(f"record_every must be <= tail ({tail} steps; default steps // 2), got {record_every}")
+    check_budget(f"simulate (steps = {steps}, record_every = {record_every})",
+                 *run_cost(toy, steps, record_every, lyapunov, noise_scale > 0, sharpness), max_memory, max_seconds)
     head_start = min(steps - tail, steps - tail_len)
 
     args = (theta0, tangent0, elr, steps, record_every, constraint == "individual", lyapunov, tail_len,
@@ -144,6 +162,8 @@ def simulate(
     out = toy.kernels["pgd_run"](*args, noise, bool(sharpness), head_start)
     loss, sq, geff, angle, sharp, tsharp, growth, last, final, status, fail_step, head = out
     record_steps = np.arange(0, steps, record_every, dtype=np.int64)
+    with np.errstate(over="ignore", divide="ignore"):  # elr ~ 1e308 over r_i^2 < 1: inf is the true value
+        individual_elr = elr / sq
     attrs = {
         "toyregimes_kind": "run",
         "toyregimes_version": __version__,
@@ -170,7 +190,7 @@ def simulate(
         {
             "loss": ("step", loss),
             "sq_norm": (("step", "group"), sq),
-            "individual_elr": (("step", "group"), elr / sq),
+            "individual_elr": (("step", "group"), individual_elr),
             "angle": ("step", angle),
             "eff_grad_norm": ("step", geff),
             "sharpness": (("step", "group"), sharp),
@@ -195,6 +215,18 @@ def simulate(
         },
         attrs=attrs,
     )
+
+
+def run_cost(toy: Toy, steps: int, record_every: int, lyapunov: bool, noise: bool, sharpness: bool):
+    """Estimated ``(bytes, seconds)`` of :func:`simulate`: its records (14 + 4 n_groups floats each, twice
+    over while the Dataset is built), the noise array, and the per-step cost of the kernel."""
+    n_rec = -(-steps // record_every)
+    nbytes = 2 * 8.0 * n_rec * (14 + 4 * toy.n_groups) + (8.0 * steps * toy.dim if noise else 0.0)
+    per_step = toy.dim * (toy.dim if lyapunov else 1)
+    seconds = SECONDS_PER_COORD_STEP * steps * per_step
+    if sharpness:
+        seconds += SECONDS_PER_SHARPNESS_COORD * n_rec * toy.dim
+    return nbytes, seconds
 
 
 def state_vector(toy: Toy, padded) -> np.ndarray:

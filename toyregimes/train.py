@@ -38,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from toyregimes._budget import DEFAULT_MAX_MEMORY, DEFAULT_MAX_SECONDS, SECONDS_PER_COORD_STEP, check_budget
 from toyregimes._validate import as_float_array, as_int, as_seed
 from toyregimes._version import __version__
 from toyregimes.io import register_schema
@@ -146,10 +147,8 @@ def _hparams(toy, optimizer, momentum, betas, eps, noise, batch, noise_scale, in
         batch = as_int(batch, "batch", minimum=1)
         if batch > n_samples:
             raise ValueError(f"batch must be in [1, {n_samples}] (the number of samples), got {batch}")
-    elif batch is not None:
-        batch = as_int(batch, "batch", minimum=1)
-        if toy.samples is not None and batch > toy.samples.shape[0]:
-            raise ValueError(f"batch must be in [1, {toy.samples.shape[0]}] (the number of samples), got {batch}")
+    elif batch is not None:  # it would be silently ignored: a batch size means minibatch noise was meant
+        raise ValueError(f"batch applies only to noise='minibatch', got batch={batch!r} with noise={noise!r}")
     return optimizer, momentum, beta1, beta2, eps, noise, batch, noise_scale, init_norm
 
 
@@ -252,6 +251,9 @@ def train(
     init_norm=1.0,
     init=None,
     record_every=1,
+    *,
+    max_memory=DEFAULT_MAX_MEMORY,
+    max_seconds=DEFAULT_MAX_SECONDS,
 ) -> xr.Dataset:
     """Train ``toy`` without constraint, with learning rate ``lr`` and weight decay ``wd``.
 
@@ -275,7 +277,7 @@ def train(
     noise : None, "tangent", "minibatch" or "isotropic"
         See the module docstring.
     batch : int
-        Minibatch size, ``1 <= batch <= toy.samples.shape[0]`` (``"minibatch"`` only).
+        Minibatch size, ``1 <= batch <= toy.samples.shape[0]`` (``"minibatch"`` only; refused otherwise).
     noise_scale : float >= 0
         RMS of tangent noise at unit group norm (std of isotropic noise).
     seed : int >= 0
@@ -284,8 +286,11 @@ def train(
         Norm of the initial weights (only scales the direction).
     init : array, optional
         Initial direction (normalised; overrides the seed's direction).
-    record_every : int >= 1
+    record_every : int, 1 <= record_every <= steps
         Record diagnostics at ``t = 0, r, 2r, ... < steps``.
+    max_memory, max_seconds : float or None
+        Size guard (:mod:`toyregimes._budget`): refuse, before allocating, a run whose estimated memory
+        (bytes) or time (seconds) exceeds these; None lifts a limit.
 
     Returns
     -------
@@ -313,6 +318,12 @@ def train(
     optimizer, momentum, beta1, beta2, eps, noise, batch, noise_scale, init_norm = _hparams(
         toy, optimizer, momentum, betas, eps, noise, batch, noise_scale, init_norm
     )
+    if record_every > steps:
+        raise ValueError(f"record_every must be <= steps ({steps}), got {record_every}")
+    n_rec = -(-steps // record_every)
+    per_step = 2 + (toy.dim if noise in ("tangent", "isotropic") else 0) + (batch if noise == "minibatch" else 0)
+    check_budget(f"train (steps = {steps})", 8.0 * steps * per_step + 2 * 8.0 * n_rec * (10 + 2 * toy.n_groups),
+                 SECONDS_PER_COORD_STEP * steps * toy.dim * (1 + (batch or 0)), max_memory, max_seconds)
     mults = lr_multipliers(schedule, steps)
     _check_gamma(lr * float(mults.max()), wd)
     etas = lr * mults

@@ -54,7 +54,7 @@ from toyregimes.analysis.exponents import LYAP_BLOCKS, block_exponents
 from toyregimes.analysis.labels import DEFAULTS, REGIMES, RESIDUAL_NOISE, check_criteria, classify_stats, signed_score
 from toyregimes.analysis.period import detect_period, period_residuals, relative_residual
 from toyregimes.analysis.rotation import rotation_number, rotation_number_of_series
-from toyregimes.analysis.runs import classify, lyapunov, summary, tail
+from toyregimes.analysis.runs import classify, json_ready, lyapunov, summary, tail
 
 __all__ = [
     "REGIMES",
@@ -69,6 +69,7 @@ __all__ = [
     "block_exponents",
     "summary",
     "classify",
+    "json_ready",
     "check_criteria",
     "classify_stats",
     "signed_score",

@@ -61,7 +61,10 @@ def summary(run: xr.Dataset, tail=None, **criteria) -> dict:
     ``alpha_eff``; None if neither is known), ``residual_head`` / ``residual_end``
     (:func:`relative_residual` at the detected period of the run's ``head_state`` and
     ``tail_state``; None unless the period is >= 2), ``loss_first_half`` / ``loss_second_half``,
-    ``score`` (:func:`signed_score`), ``regime`` (:func:`classify_stats`), ``status``.
+    ``score`` (:func:`signed_score`), ``regime`` (:func:`classify_stats`), ``status``, and for a run
+    that diverged numerically ``diverged_at_step`` (the step whose update was not finite) and
+    ``diverged_reason`` (both None otherwise).  Non-finite statistics are NaN; :func:`json_ready`
+    turns them into None for strict JSON.
     """
     run = _check_run(run)
     opts = check_criteria(criteria)
@@ -69,7 +72,10 @@ def summary(run: xr.Dataset, tail=None, **criteria) -> dict:
         tail = int(run.attrs["tail"])
     window = tail_(run, tail)
     states = _flat_states(run.tail_state)
-    period = detect_period(states, opts["period_tol"], opts["period_rtol"], opts["max_period"])
+    diverged = run.attrs["status"] != "ok"
+    # The states of a diverged run end in NaN rows: whatever period they seem to have is not a property of
+    # the dynamics, so none is reported beside the NaN losses.
+    period = 0 if diverged else detect_period(states, opts["period_tol"], opts["period_rtol"], opts["max_period"])
     if period == 1 and float(np.sqrt(np.mean(window.angle.values ** 2))) >= opts["period_tol"]:
         period = 0  # should not happen on a sphere: a fixed point has zero angular update
     lyap, lyap_se = float("nan"), float("nan")
@@ -77,8 +83,11 @@ def summary(run: xr.Dataset, tail=None, **criteria) -> dict:
         lyap = lyapunov(run, tail)
         growth = window.tangent_log_growth.values / int(run.attrs["record_every"])
         lyap_se = block_exponents(growth[np.isfinite(growth)])[1]
+    # Sum over each group's own components (rows are NaN-padded for ragged groups): a diverged run's NaN
+    # final state gives NaN (null in JSON), never the 0 that nansum would make of it.
     final = run.final_state.values
-    final_sq = np.nansum(final**2, axis=1)
+    dims = [int(d) for d in np.atleast_1d(run.attrs.get("dims", [final.shape[1]] * final.shape[0]))]
+    final_sq = np.array([np.sum(final[i, :d] ** 2) for i, d in enumerate(dims)])
     loss = window.loss.values
     half = loss.size // 2
     res_head = relative_residual(_flat_states(run.head_state), period) if "head_state" in run else float("nan")
@@ -97,7 +106,16 @@ def summary(run: xr.Dataset, tail=None, **criteria) -> dict:
         "loss_first_half": _or_none(loss[:half].mean() if half else np.nan),
         "loss_second_half": float(loss[half:].mean()),
         "status": run.attrs["status"],
+        "diverged_at_step": None,
+        "diverged_reason": None,
     }
+    if diverged:
+        step = int(run.attrs.get("diverged_at_step", -1))
+        stats["diverged_at_step"] = step if step >= 0 else None
+        stats["diverged_reason"] = (
+            f"a non-finite value (overflow) in the loss, its gradient or the update from step {step} to {step + 1}: "
+            f"elr = {float(run.attrs['elr']):.6g} times the gradient is out of float64 range there; the run stopped"
+        )
     elr = float(run.attrs["elr"])
     alpha = np.asarray(run.attrs["alpha_eff"], dtype=float).reshape(-1)
     max_c = float("nan")
@@ -160,3 +178,23 @@ def classify(run: xr.Dataset, tail=None, **criteria) -> tuple[str, dict]:
     """
     stats = summary(run, tail, **criteria)
     return stats["regime"], stats
+
+
+def json_ready(value):
+    """``value`` with every non-finite float replaced by None (recursively), numpy scalars as Python ones.
+
+    ``json.dumps(json_ready(stats), allow_nan=False)`` is then strict JSON: ``NaN`` is not JSON, and a
+    reader such as ``jq`` or JavaScript's ``JSON.parse`` rejects it.
+    """
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [json_ready(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        return value if np.isfinite(value) else None
+    return value

@@ -1,8 +1,11 @@
 """The ``toyregimes`` command line.
 
-Every subcommand validates its input through the library; a bad value prints one line on stderr
-and exits with status 2.  Heavy imports happen inside the subcommands so that ``--help`` and the
-start of a run stay fast.
+Every subcommand validates its inputs and its output paths (:mod:`~toyregimes.cli.checks`) before it
+computes.  :func:`main` is the one error boundary: a ``ValueError`` or ``OSError`` from anywhere is one
+line on stderr and exit status 2; Ctrl-C is one line and exit status 130 (a sweep keeps its finished
+chunks); anything else is a bug, reported in one line that asks for a bug report, with the traceback
+only under ``--debug``.  Heavy imports happen inside the subcommands so that ``--help`` and the start
+of a run stay fast.
 
 One module per sub-command family: run, sweep, plot, verify and figures here, ``train`` in
 :mod:`~toyregimes.cli.train`, ``explore`` in :mod:`~toyregimes.cli.explore`.  Layer: the outermost;
@@ -12,10 +15,14 @@ a client of the public API (``import toyregimes``).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from toyregimes.cli.checks import add_force, budget, image_file, json_line, output_file
+
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a command stopped by Ctrl-C
+EXIT_BUG = 1
+ISSUES = "the toyregimes issue tracker"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,8 +55,10 @@ def _add_run(sub) -> None:
     p.add_argument(
         "--summary",
         action="store_true",
-        help="print one JSON object: mean_loss, std_loss, mean_cos_angle, final_sq_norm, regime, ...",
+        help="print one JSON object (strict JSON, null for non-finite values): mean_loss, std_loss, "
+        "mean_cos_angle, final_sq_norm, regime, ... and diverged_at_step / diverged_reason",
     )
+    add_force(p)
     p.set_defaults(handler=_cmd_run)
 
 
@@ -58,6 +67,8 @@ def _cmd_run(args) -> int:
 
     import toyregimes as tr
 
+    out = output_file(args.out, "--out") if args.out else None  # before the simulation, not after
+    plot_path = image_file(args.plot, "--plot") if args.plot else None
     toy = tr.toys.canonical(args.alpha)
     if args.k is not None:
         elr = tr._validate.as_positive(args.k, "k") / float(np.sum(toy.alpha))
@@ -72,19 +83,20 @@ def _cmd_run(args) -> int:
         record_every=args.record_every,
         lyapunov=args.lyapunov,
         tail=args.tail,
+        **budget(args),
     )
     stats = tr.analysis.summary(run)
-    if args.out:
-        tr.save(run, args.out)
-    if args.plot:
+    if out:
+        tr.save(run, out)
+    if plot_path:
         import matplotlib
 
         matplotlib.use("Agg")
         from toyregimes.plot import plot_run, save_figure
 
-        save_figure(plot_run(run), args.plot)
+        save_figure(plot_run(run), plot_path)
     if args.summary:
-        print(json.dumps(stats))
+        print(json_line(stats))
     else:
         k = elr * float(np.sum(toy.alpha))
         print(f"k = elr * sum(alpha) = {k:.6g}  (threshold k = 1, elr = {elr:.6g})")
@@ -96,6 +108,8 @@ def _cmd_run(args) -> int:
                   f"cos angle = {1 / k:.6g}")
         if stats["lyapunov"] is not None:
             print(f"largest Lyapunov exponent {stats['lyapunov']:.4g}")
+        if stats["diverged_reason"]:
+            print(f"diverged: {stats['diverged_reason']}")
     return 0
 
 
@@ -152,6 +166,7 @@ def _add_sweep(sub) -> None:
         "--local-cluster", type=int, metavar="N", help="start a local Dask cluster of N worker processes"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_force(p)
     p.set_defaults(handler=_cmd_sweep)
 
 
@@ -168,86 +183,71 @@ def _k_grid(k_min, k_max, num):
 
 def _cmd_sweep(args) -> int:
     import toyregimes as tr
+    from toyregimes.sweep import make_plan
     from toyregimes.sweep.checkpoints import ChunkStore
 
+    out = output_file(args.out, "--out")
     toy = tr.toys.canonical(args.alpha)
-    store = ChunkStore(f"{args.out}.chunks")
+    from toyregimes._validate import as_int
+    from toyregimes.sweep.plan import check_sweep_budget
+
+    # the size guard before the k grid is allocated (--num 10**13 would fail in numpy first)
+    check_sweep_budget(toy, as_int(args.num, "num", minimum=1), as_int(args.seeds, "seeds", minimum=1),
+                       as_int(args.steps, "steps", minimum=1), not args.no_lyapunov, **budget(args))
+    inputs = dict(k=_k_grid(args.k_min, args.k_max, args.num), seeds=args.seeds, steps=args.steps, tail=args.tail,
+                  constraint=args.constraint, lyapunov=not args.no_lyapunov, chunk_size=args.chunk_size,
+                  **budget(args))
+    make_plan(toy, **inputs)  # every input and the size guard, before the chunk folder is created
+    store = ChunkStore(f"{out}.chunks")
+    store.lock()  # held until the result is written and the chunks removed: one sweep per output
     try:
-        ds = tr.sweep(
-            toy,
-            k=_k_grid(args.k_min, args.k_max, args.num),
-            seeds=args.seeds,
-            steps=args.steps,
-            tail=args.tail,
-            constraint=args.constraint,
-            lyapunov=not args.no_lyapunov,
-            chunk_size=args.chunk_size,
-            progress=False if args.quiet else None,
-            scheduler=args.scheduler,
-            local_cluster=args.local_cluster,
-            checkpoint=store,
-        )
+        ds = tr.sweep(toy, progress=False if args.quiet else None, scheduler=args.scheduler,
+                      local_cluster=args.local_cluster, checkpoint=store, **inputs)
+        tr.save(ds, out)
+        store.remove()  # only once the result is safely written
     except ImportError as exc:  # the distributed extra is missing: a usage error, one line
         raise ValueError(str(exc)) from None
     except KeyboardInterrupt:
         kept = len(store.resumed) + len(store.computed)
         print(f"toyregimes sweep: interrupted; {kept} of {store.n_chunks} chunks are kept in {store.path}; "
               "re-run the same command to resume", file=sys.stderr)
-        return 130
-    tr.save(ds, args.out)
-    store.remove()  # only once the result is safely written
+        return EXIT_INTERRUPTED
+    finally:
+        store.unlock()
     print(f"computed {len(store.computed)} of {store.n_chunks} chunks ({len(store.resumed)} resumed)")
     counts = {name: int((ds.regime.values == name).sum()) for name in tr.analysis.REGIMES}
     summary = ", ".join(f"{n} {c}" for n, c in counts.items() if c)
-    print(f"wrote {args.out}: {ds.sizes['elr']} k values x {ds.sizes['seed']} seeds ({summary})")
+    print(f"wrote {out}: {ds.sizes['elr']} k values x {ds.sizes['seed']} seeds ({summary})")
     return 0
 
 
 def _add_plot(sub) -> None:
     p = sub.add_parser(
         "plot",
-        help="draw a saved run, sweep, sweep grid, orbit diagram, noisy sweep or training run",
+        help="draw any saved result: run, sweep, sweep grid, orbit diagram, noisy sweep, training run or grid, "
+        "weight-decay experiment",
         description="Draw a NetCDF result written by toyregimes: a run (loss, norms, individual ELRs), a sweep "
-        "(1-D phase diagram), a sweep grid (2-D regime maps), an orbit diagram, a noisy sweep (divergence) or a "
-        "weight-decay training run.",
+        "(1-D phase diagram), a sweep grid (2-D regime maps), an orbit diagram, a noisy sweep (divergence), a "
+        "weight-decay training run or (lr, wd) grid, or a weight-decay experiment (toyregimes.plot.plot_result).",
         epilog="example: toyregimes plot sweep.nc --out phase.png",
     )
     p.add_argument("file", help="NetCDF file written by toyregimes")
     p.add_argument("--out", required=True, help="image file to write (png, pdf, svg)")
-    p.add_argument("--y", help="for a sweep grid: the parameter on the vertical axis (default: the first)")
+    p.add_argument("--y", help="for a sweep grid only: the parameter on the vertical axis (default: the first)")
     p.set_defaults(handler=_cmd_plot)
 
 
 def _cmd_plot(args) -> int:
-    import json
-
     import matplotlib
 
     matplotlib.use("Agg")
     import toyregimes as tr
     from toyregimes import plot
 
-    ds = tr.load(args.file)
-    kind = ds.attrs["toyregimes_kind"]
-    if kind == "run":
-        fig = plot.plot_run(ds)
-    elif kind == "sweep":
-        fig = plot.plot_phase_diagram(ds)
-    elif kind == "sweep_grid":
-        params = json.loads(ds.attrs["grid_params"])
-        fig = plot.plot_regime_map(ds, args.y or params[0])
-    elif kind == "orbit":
-        fig = plot.plot_orbit_diagram(ds)
-    elif kind == "noisy_sweep":
-        fig = plot.plot_divergence(ds)
-    elif kind == "train":
-        from toyregimes.plot.training import plot_train_run
-
-        fig = plot_train_run(ds)
-    else:
-        raise ValueError(f"cannot plot a result of kind {kind!r}")
-    plot.save_figure(fig, args.out)
-    print(f"wrote {args.out}")
+    out = image_file(args.out, "--out")  # the real file: matplotlib adds .png to a name without suffix
+    fig = plot.plot_result(tr.load(args.file), y=args.y)
+    plot.save_figure(fig, out)
+    print(f"wrote {out}")
     return 0
 
 
@@ -276,6 +276,12 @@ def _cmd_figures(args) -> int:
         for fig in gallery.FIGURES.values():
             print(f"{fig.name}: {fig.caption}")
         return 0
+    unknown = [n for n in args.only or [] if n not in gallery.FIGURES]
+    if unknown:
+        raise ValueError(f"--only: unknown figure(s) {unknown}; known: {', '.join(gallery.FIGURES)}")
+    from toyregimes.io import check_output_dir
+
+    check_output_dir(args.out, "--out")  # before drawing: a gallery takes minutes
     for path in gallery.draw_all(args.out, args.only, quick=args.quick, progress=False if args.quiet else None):
         print(f"wrote {path}")
     return 0
@@ -290,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     from toyregimes._version import __version__
 
     parser.add_argument("--version", action="version", version=f"toyregimes {__version__}")
+    parser.add_argument("--debug", action="store_true", help="print the traceback of any error")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_run(sub)
     _add_sweep(sub)
@@ -301,17 +308,66 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_train_parser(sub)
     add_explore_parser(sub)
+    for command in sub.choices.values():  # also accepted after the sub-command, where users put it
+        command.add_argument("--debug", dest="debug_command", action="store_true",
+                             help="print the traceback of any error")
     return parser
 
 
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """True if a ``KeyboardInterrupt`` is in the chain of ``exc`` (``__cause__`` / ``__context__``)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def main(argv=None) -> int:
-    """Entry point of the ``toyregimes`` console script; returns the exit status."""
+    """Entry point of the ``toyregimes`` console script; returns the exit status.
+
+    The one error boundary of the command line (exit statuses: 0 success, 1 a failed ``verify`` claim or
+    a bug, 2 bad input or an unusable file, 130 interrupted).  Example: ``main(["run", "--alpha", "1",
+    "--k", "1.5", "--steps", "100", "--summary"])``.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors: argparse has printed its line
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    debug = bool(args.debug or getattr(args, "debug_command", False))
+    where = f"toyregimes {args.command}"
     try:
         return int(args.handler(args) or 0)
-    except ValueError as exc:
-        message = " ".join(str(exc).split())  # one line, whatever the message looked like
-        print(f"toyregimes {args.command}: error: {message}", file=sys.stderr)
-        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{where}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ValueError, OSError) as exc:  # bad input, or a file that cannot be read or written
+        if debug:
+            import traceback
 
+            traceback.print_exc()
+        print(f"{where}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except MemoryError:
+        print(f"{where}: error: out of memory; use smaller sizes (the size guard's estimate was too low: "
+              f"please report it to {ISSUES})", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # anything else is a bug in toyregimes, not a mistake of the user
+        if _caused_by_interrupt(exc):  # Ctrl-C inside C code (Numba's dispatcher) surfaces as SystemError
+            print(f"{where}: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"{where}: internal error ({type(exc).__name__}: {_one_line(exc)[:300]}); this is a bug, please "
+              f"report it with the command line to {ISSUES}" + ("" if debug else " (--debug shows the traceback)"),
+              file=sys.stderr)
+        return EXIT_BUG

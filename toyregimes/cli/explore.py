@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from toyregimes.cli.checks import image_file
 from toyregimes.explore import explore_window
 from toyregimes.explore.model import K_RANGE, ExplorerModel, WeightDecayModel
 
@@ -36,15 +37,16 @@ def _cmd_explore(args) -> int:
     settings = {"alpha": args.alpha, "k": args.k, "steps": args.steps, "seed": args.seed,
                 "constraint": args.constraint, "lr": args.lr, "wd": args.wd}
     # Bad command-line values are errors (exit 2), not a message in a window that never opens.
+    save_path = image_file(args.save, "--save") if args.save else None
     ExplorerModel(alpha=args.alpha, k=args.k, constraint=args.constraint, seed=args.seed, steps=args.steps)
     WeightDecayModel(lr=args.lr, wd=args.wd, steps=args.steps, seed=args.seed)
     if args.save:
         win = explore_window(None, tab=tab, show=False, **settings)
         import matplotlib.pyplot as plt
 
-        win.fig.savefig(args.save, dpi=100)
+        win.fig.savefig(save_path, dpi=100)
         plt.close(win.fig)
-        print(f"wrote {args.save}")
+        print(f"wrote {save_path}")
         return 0
     import matplotlib.pyplot as plt
 

@@ -7,7 +7,7 @@ with exit status 2 in ``cli.main``.
 
 from __future__ import annotations
 
-import json
+from toyregimes.cli.checks import add_force, budget, image_file, json_line, output_file
 
 
 def add_train_parser(sub) -> None:
@@ -47,7 +47,9 @@ def add_train_parser(sub) -> None:
     p.add_argument("--record-every", type=int, default=1, help="record every r-th step (default 1)")
     p.add_argument("--out", help="write the per-step Dataset to this NetCDF file")
     p.add_argument("--plot", help="draw loss, norm, sphere ELR and angle to this image file")
-    p.add_argument("--summary", action="store_true", help="print one JSON object of tail statistics")
+    p.add_argument("--summary", action="store_true",
+                   help="print one JSON object of tail statistics (strict JSON: null for non-finite values)")
+    add_force(p)
     p.set_defaults(handler=_cmd_train)
 
 
@@ -73,10 +75,29 @@ def summary(run, tail=None) -> dict:
     }
 
 
+def _check_minibatch_options(args) -> None:
+    """--samples and --batch belong to --noise minibatch: refused without it (never silently ignored), and
+    required with it (in the CLI's terms, not the library's keyword names)."""
+    if args.noise != "minibatch":
+        given = [name for name, value in (("--samples", args.samples), ("--batch", args.batch)) if value is not None]
+        if given:
+            verb = "apply" if len(given) > 1 else "applies"
+            raise ValueError(f"{' and '.join(given)} {verb} only with --noise minibatch (got --noise {args.noise})")
+        return
+    if args.samples is None or args.batch is None:
+        raise ValueError("--noise minibatch needs --samples N (the number of per-sample functions) and --batch B "
+                         "(the minibatch size, 1 <= B <= N)")
+
+
 def _cmd_train(args) -> int:
+    import json
+
     import toyregimes as tr
     from toyregimes.train import train
 
+    _check_minibatch_options(args)
+    out = output_file(args.out, "--out") if args.out else None  # before training, not after
+    plot_path = image_file(args.plot, "--plot") if args.plot else None
     if args.alpha is not None:
         toy = tr.toys.canonical(args.alpha)
     else:
@@ -86,25 +107,27 @@ def _cmd_train(args) -> int:
             raise ValueError(f"--rotated must be JSON like '[[0, 1, 2], [0, 3]]', got {args.rotated!r}") from None
         toy = tr.toys.rayleigh(spectra, rotate=True, seed=args.toy_seed)
     if args.samples is not None:
-        toy = tr.toys.stochastic(toy, n_samples=args.samples, spread=args.spread, seed=args.toy_seed)
+        toy = tr.toys.stochastic(toy, n_samples=args.samples, spread=args.spread, seed=args.toy_seed,
+                                 **{k: v for k, v in budget(args).items() if k == "max_memory"})
     noise = None if args.noise == "none" else args.noise
     run = train(
         toy, lr=args.lr, wd=args.wd, steps=args.steps, optimizer=args.optimizer, momentum=args.momentum,
         betas=tuple(args.betas), eps=args.eps, schedule=args.schedule, noise=noise, batch=args.batch,
         noise_scale=args.noise_scale, seed=args.seed, init_norm=args.init_norm, record_every=args.record_every,
+        **budget(args),
     )
     stats = summary(run)
-    if args.out:
-        tr.save(run, args.out)
-    if args.plot:
+    if out:
+        tr.save(run, out)
+    if plot_path:
         import matplotlib
 
         matplotlib.use("Agg")
         from toyregimes.plot.training import plot_train_run, save
 
-        save(plot_train_run(run), args.plot)
+        save(plot_train_run(run), plot_path)
     if args.summary:
-        print(json.dumps(stats))
+        print(json_line(stats))
     else:
         print(f"gamma = lr * wd = {stats['gamma']:.6g}; 1/gamma = {1 / max(stats['gamma'], 1e-300):.6g} steps")
         print(f"tail mean loss {stats['mean_loss']:.6g} +- {stats['std_loss']:.3g}; |w| {stats['mean_norm']:.6g}")

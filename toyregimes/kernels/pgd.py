@@ -300,6 +300,15 @@ def _pgd_run_impl(
         if not ok:
             status = STATUS_NONFINITE
             fail_step = t
+            if t % record_every == 0:
+                # theta_t itself is finite (only the step from it failed): its loss and norms are real data,
+                # so a run that fails at step 0 still reports F(theta_0) rather than NaN.
+                loss_rec[t // record_every] = loss
+                for i in range(n):
+                    s = 0.0
+                    for p in range(offsets[i], offsets[i + 1]):
+                        s += theta[p] * theta[p]
+                    sq_rec[t // record_every, i] = s
             break
         floor = t % FLOOR_EVERY == FLOOR_EVERY - 1
         if floor:

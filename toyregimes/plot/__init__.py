@@ -24,6 +24,7 @@ __all__ = [
     "plot_individual_elrs",
     "plot_constraints",
     "plot_divergence",
+    "plot_result",
     "save_figure",
 ]
 
@@ -125,6 +126,41 @@ def save_figure(fig, path) -> None:
 
     fig.savefig(path, dpi=150)
     plt.close(fig)
+
+
+def plot_result(ds: xr.Dataset, y: str | None = None):
+    """Draw any result the package saves, choosing the figure by ``attrs["toyregimes_kind"]``.
+
+    ``y`` is the vertical axis of a sweep grid (default: its first parameter) and is refused for every
+    other kind rather than ignored.  Kinds: run (:func:`plot_run`), sweep (:func:`plot_phase_diagram`),
+    sweep_grid (:func:`plot_regime_map`), orbit (:func:`plot_orbit_diagram`), noisy_sweep
+    (:func:`plot_divergence`), train, train_grid and train_experiment (:mod:`toyregimes.plot.training`).
+
+    Example: ``save_figure(plot_result(tr.load("sweep.nc")), "phase.png")``.
+    """
+    from toyregimes.io import check_schema
+    from toyregimes.plot import training
+
+    kind = check_schema(ds)
+    if kind == "sweep_grid":
+        params = json.loads(ds.attrs["grid_params"])
+        if y is not None and y not in params:
+            raise ValueError(f"y must be one of the grid's parameters {params}, got {y!r}")
+        return plot_regime_map(ds, y or params[0])
+    if y is not None:
+        raise ValueError(f"y (the vertical axis) applies only to a sweep grid; this is a {kind} result")
+    plotters = {
+        "run": plot_run,
+        "sweep": plot_phase_diagram,
+        "orbit": plot_orbit_diagram,
+        "noisy_sweep": plot_divergence,
+        "train": training.plot_train_run,
+        "train_grid": training.plot_train_grid,
+        "train_experiment": training.plot_experiment,
+    }
+    if kind not in plotters:
+        raise ValueError(f"no figure for results of kind {kind!r}; draw it with matplotlib from the Dataset")
+    return plotters[kind](ds)
 
 
 # ----------------------------------------------------------------------------- regime maps

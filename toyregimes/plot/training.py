@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_train_run", "plot_equal_gamma", "plot_reparametrisation", "plot_equilibrium", "plot_heatmap",
-           "plot_wd_regimes", "save", "figures"]
+__all__ = ["plot_train_run", "plot_train_grid", "plot_equal_gamma", "plot_reparametrisation", "plot_equilibrium",
+           "plot_heatmap", "plot_wd_regimes", "plot_experiment", "EXPERIMENT_PLOTTERS", "save", "figures"]
 
 
 def _plt():
@@ -170,6 +170,50 @@ def plot_wd_regimes(ds):
     b.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def plot_train_grid(ds):
+    """log10 tail-mean loss and mean sphere ELR over the (lr, wd) grid of :func:`toyregimes.train_grid`,
+    with iso-gamma lines (gamma = lr wd)."""
+    plt = _plt()
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4.5))
+    lrs, wds = ds.lr.values, ds.wd.values
+    fields = (("log10 tail-mean loss", np.log10(np.clip(ds.mean_loss.values, 1e-300, None))),
+              ("log10 mean sphere ELR", np.log10(np.clip(ds.mean_sphere_elr.values, 1e-300, None))))
+    for a, (label, field) in zip(ax, fields, strict=True):
+        mesh = a.pcolormesh(lrs, wds, field.T, shading="nearest", cmap="viridis")
+        for g in np.geomspace(1e-5, 1e-1, 5):
+            a.plot(lrs, g / lrs, "r--", lw=0.6)
+        if lrs.size > 1 and np.all(lrs > 0):
+            a.set_xscale("log")
+        if wds.size > 1 and np.all(wds > 0):
+            a.set_yscale("log")
+        a.set_ylim(wds.min(), wds.max()) if wds.size > 1 else None
+        a.set_xlabel("lr eta")
+        a.set_ylabel("wd lambda")
+        fig.colorbar(mesh, ax=a, label=label)
+    fig.suptitle(f"{ds.attrs.get('optimizer', '')}, {ds.attrs.get('steps')} steps (red dashed: iso-gamma)",
+                 fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+# experiment name (attrs["experiment"] of a train_experiment result) -> the function that draws it
+EXPERIMENT_PLOTTERS = {
+    "equal_gamma_vs_equal_eta": plot_equal_gamma,
+    "reparametrisation": plot_reparametrisation,
+    "equilibrium_overlay": plot_equilibrium,
+    "lr_wd_heatmap": plot_heatmap,
+    "wd_regimes": plot_wd_regimes,
+}
+
+
+def plot_experiment(ds):
+    """Draw a result of :mod:`toyregimes.studies.trajectory_invariance` with the plot of its experiment."""
+    name = ds.attrs.get("experiment")
+    if name not in EXPERIMENT_PLOTTERS:
+        raise ValueError(f"no plot for experiment {name!r}; known: {sorted(EXPERIMENT_PLOTTERS)}")
+    return EXPERIMENT_PLOTTERS[name](ds)
 
 
 def figures(outdir) -> list:

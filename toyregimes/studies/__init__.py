@@ -8,3 +8,9 @@
 
 May import every layer except ``plot``, ``explore`` and ``cli``.
 """
+
+# Importing the studies registers their result kinds (io.register_schema), so that toyregimes.load reads
+# every kind the package can save in a fresh process (the facade imports this package).
+from toyregimes.studies import divergence, route_to_chaos, trajectory_invariance  # noqa: E402
+
+__all__ = ["divergence", "route_to_chaos", "trajectory_invariance"]

@@ -15,6 +15,12 @@ Every file is written to a temporary name in the directory, flushed to disk, the
 with ``os.replace``: a chunk file is either complete or absent, so a crash (SIGKILL, power loss,
 Ctrl-C) loses at most the chunks in flight.  Leftover temporary files (``.chunk-*.tmp``) are ignored.
 
+Locking: a sweep holds ``lock`` (created with ``O_CREAT | O_EXCL``, holding the JSON of its pid, host and
+start time) while it works in the store, so two sweeps never compute and write the same chunks.  A second
+sweep on the same store refuses with ``ValueError`` naming the holder; a lock left by a dead process on
+this host (``kill -9``, power loss) is taken over.  Removing the store renames it away first, so the lock
+and the chunks vanish together.
+
 Policy on bad files: opening a store whose fingerprint differs raises ``ValueError`` listing what
 changed.  A chunk file that cannot be read, fails its checksum, carries another sweep's fingerprint or
 sits under another chunk's name also raises ``ValueError`` naming the file, before anything is
@@ -30,6 +36,8 @@ import json
 import os
 import re
 import shutil
+import socket
+import time
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +47,7 @@ __all__ = ["ChunkStore", "fingerprint", "checksum", "FORMAT", "VERSION"]
 FORMAT = "toyregimes-sweep-chunks"
 VERSION = 1
 MANIFEST = "manifest.json"
+LOCK = "lock"
 _CHUNK = re.compile(r"chunk-(\d+)\.npz")
 
 
@@ -121,6 +130,8 @@ class ChunkStore:
 
     def __init__(self, path):
         self.path = Path(path)
+        self.locked = False
+        self._token = None
         self.fingerprint = None
         self.layout = []
         self.spec = {}
@@ -169,7 +180,7 @@ class ChunkStore:
         if manifest.exists():
             self._check_manifest(manifest, params)
         else:
-            others = sorted(p.name for p in self.path.iterdir() if not _is_temp(p.name))
+            others = sorted(p.name for p in self.path.iterdir() if not _is_temp(p.name) and p.name != LOCK)
             if others:
                 raise ValueError(
                     f"checkpoint {self.path} has no {MANIFEST} but holds {others[:3]}: it is not a toyregimes "
@@ -289,5 +300,101 @@ class ChunkStore:
         return path
 
     def remove(self) -> None:
-        """Delete the store (after its sweep's result has been written)."""
-        shutil.rmtree(self.path)
+        """Delete the store (after its sweep's result has been written), lock included.
+
+        The directory is first renamed to a unique name (atomic), so another sweep never sees it half
+        deleted: without its lock but still with chunks, or without its manifest.
+        """
+        doomed = self.path.with_name(f".{self.path.name}.{os.getpid()}.{time.monotonic_ns()}.removed")
+        os.replace(self.path, doomed)
+        self.locked = False
+        shutil.rmtree(doomed)
+
+    # ------------------------------------------------------------------ locking
+    def lock(self) -> None:
+        """Take the store's lock (creating the directory), or raise ``ValueError`` naming the holder.
+
+        A lock whose process is gone (same host, pid not running) is stale and taken over.  Example::
+
+            store.lock()
+            try: ...
+            finally: store.unlock()
+        """
+        if self.locked:
+            return
+        if self.path.exists() and not self.path.is_dir():
+            raise ValueError(f"checkpoint {self.path} exists and is not a directory; use a new --out or delete it")
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+              "token": f"{os.getpid()}-{time.monotonic_ns()}"}
+        lock = self.path / LOCK
+        for _ in range(20):  # each retry follows a stale lock taken over or a store removed under us
+            try:
+                self.path.mkdir(parents=False, exist_ok=True)
+            except OSError as exc:
+                raise ValueError(f"cannot create checkpoint directory {self.path} ({exc.strerror or exc})") from None
+            try:
+                fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                holder = _read_lock(lock)
+                if holder is not None and _is_stale(holder):
+                    _take_over(lock, holder)
+                    continue
+                if holder is None:  # being written this instant, or removed: look again
+                    time.sleep(0.05)
+                    continue
+                raise ValueError(
+                    f"checkpoint {self.path} is in use by another sweep (pid {holder.get('pid')} on host "
+                    f"{holder.get('host')}, started {holder.get('started')}); wait for it to finish, or if that "
+                    f"process is gone, delete {lock}"
+                ) from None
+            except FileNotFoundError:  # the store was removed between mkdir and open: start again
+                continue
+            with os.fdopen(fd, "w") as fh:
+                json.dump(me, fh)
+            if _read_lock(lock) == me:  # another process taking over a 'stale' lock may have replaced ours
+                self.locked = True
+                self._token = me["token"]
+                return
+        raise ValueError(f"could not take the lock of checkpoint {self.path}: {lock} stays unreadable or keeps "
+                         "changing; if no other sweep is running on this output, delete it")
+
+    def unlock(self) -> None:
+        """Release the lock if this store holds it (a store already removed has nothing to release)."""
+        if not self.locked:
+            return
+        self.locked = False
+        lock = self.path / LOCK
+        holder = _read_lock(lock)
+        if holder is not None and holder.get("token") == self._token:
+            lock.unlink(missing_ok=True)
+        try:  # a store that never got a manifest (the sweep stopped before starting) leaves nothing behind
+            self.path.rmdir()
+        except OSError:  # not empty (chunks to resume), or already gone
+            pass
+
+
+def _read_lock(lock: Path):
+    try:
+        record = json.loads(lock.read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _is_stale(holder: dict) -> bool:
+    """True if the lock's process is known to be gone: same host and no process with its pid."""
+    if holder.get("host") != socket.gethostname() or not isinstance(holder.get("pid"), int):
+        return False  # another machine's process: it cannot be checked from here, so it is respected
+    try:
+        os.kill(holder["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
+
+
+def _take_over(lock: Path, holder: dict) -> None:
+    """Remove a stale lock, unless it changed since it was read (then another process took it over)."""
+    if _read_lock(lock) == holder:
+        lock.unlink(missing_ok=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from toyregimes import analysis, io
+from toyregimes._budget import DEFAULT_MAX_MEMORY, DEFAULT_MAX_SECONDS, SECONDS_PER_BATCHED_COORD_STEP, check_budget
 from toyregimes._progress import bar_disabled
 from toyregimes._validate import as_constraint, as_float_array, as_int, as_positive, as_seed
 from toyregimes._version import __version__
@@ -50,6 +51,9 @@ io.register_schema("sweep", ("elr", "seed", "group"), SWEEP_VARIABLES, _ATTRS)
 io.register_schema("sweep_grid", ("seed",), {}, (*_ATTRS, "grid_params"))
 
 
+MAX_HETEROGENEITY = 300.0
+
+
 def canonical_alpha(n, heterogeneity=0.0, total=None) -> np.ndarray:
     """Alpha vector of ``n`` groups with a heterogeneity knob, deterministic.
 
@@ -67,12 +71,21 @@ def canonical_alpha(n, heterogeneity=0.0, total=None) -> np.ndarray:
     """
     n = as_int(n, "n", minimum=1)
     h = float(as_float_array(heterogeneity, "heterogeneity"))
-    if h < 0:
-        raise ValueError(f"heterogeneity must be >= 0, got {h}")
+    # exp(h) overflows past h ~ 709 (alpha becomes inf/inf = NaN), and the ratio exp(2 h) of the extreme
+    # coefficients must stay a finite float: h <= MAX_HETEROGENEITY keeps every alpha finite and > 0.
+    if not 0 <= h <= MAX_HETEROGENEITY:
+        raise ValueError(f"heterogeneity must be in [0, {MAX_HETEROGENEITY:g}], got {h}")
     total = float(n) if total is None else as_positive(total, "total")
     z = np.linspace(-1.0, 1.0, n) if n > 1 else np.zeros(1)
     alpha = np.exp(h * z)
     return alpha * (total / alpha.sum())
+
+
+def _count_seeds(seeds) -> int:
+    """How many seeds ``seeds`` stands for (an int n, or a list), without building anything."""
+    if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
+        return as_int(seeds, "seeds", minimum=1)
+    return len(_as_seeds(seeds))
 
 
 def _as_seeds(seeds) -> list:
@@ -231,6 +244,34 @@ class SweepPlan:
         }
 
 
+def sweep_cost(toy: Toy, n_points: int, steps: int, lyapunov: bool, record_states: bool, n_states: int,
+               n_exponents: int):
+    """Estimated ``(bytes, seconds)`` of a sweep.
+
+    Memory: the per-point results (about 12 + 3 n_groups floats, plus the states when recorded) held three
+    times over (finished chunks, assembled arrays, the Dataset with its label strings); a chunk's working
+    memory is bounded by ``chunk_size`` and negligible beside it.  Time: the batched kernel's cost per
+    coordinate and step, over the Numba threads (twice with the tangent map).
+    """
+    import numba
+
+    per_point = 12 + 3 * toy.n_groups + (n_states * toy.dim + toy.dim if record_states else 0) + n_exponents
+    nbytes = 3 * 8.0 * n_points * per_point
+    work = float(n_points) * steps * toy.dim * (2 if lyapunov else 1) * (1 + n_exponents)
+    return nbytes, SECONDS_PER_BATCHED_COORD_STEP * work / max(1, numba.get_num_threads())
+
+
+def check_sweep_budget(toy: Toy, n_elr: int, n_seeds: int, steps: int, lyapunov: bool = True,
+                       record_states: bool = False, n_states: int = 0, n_exponents: int = 0,
+                       max_memory=DEFAULT_MAX_MEMORY, max_seconds=DEFAULT_MAX_SECONDS) -> None:
+    """The size guard of a sweep of ``n_elr x n_seeds`` trajectories (:func:`sweep_cost`), callable before
+    any grid is built (the CLI calls it before it makes its ``k`` grid)."""
+    n_points = int(n_elr) * int(n_seeds)
+    check_budget(f"sweep of {n_elr} x {n_seeds} = {n_points} trajectories of {steps} steps",
+                 *sweep_cost(toy, n_points, steps, lyapunov, record_states, n_states, n_exponents),
+                 max_memory, max_seconds)
+
+
 def make_plan(
     toy: Toy,
     elr=None,
@@ -245,11 +286,16 @@ def make_plan(
     record_states: bool = False,
     n_exponents: int = 0,
     kernel: str = "fast",
+    max_memory=DEFAULT_MAX_MEMORY,
+    max_seconds=DEFAULT_MAX_SECONDS,
     **criteria,
 ) -> SweepPlan:
     """Validate the inputs of :func:`sweep` (same arguments) and derive the per-seed initial points.
 
-    Raises ``ValueError`` naming the argument on bad input; computes nothing expensive.
+    Raises ``ValueError`` naming the argument on bad input, or when the estimated memory or time of the
+    sweep exceeds ``max_memory`` (bytes) or ``max_seconds`` (None: no limit; :mod:`toyregimes._budget`);
+    computes nothing expensive.
+
     Examples
     --------
     >>> from toyregimes.toys import canonical
@@ -272,7 +318,12 @@ def make_plan(
     elr = np.atleast_1d(as_positive(elr, "elr")).astype(float)
     if elr.ndim != 1:
         raise ValueError(f"elr must be a 1-d array, got shape {elr.shape}")
-    seeds = _as_seeds(seeds)
+    if np.unique(elr).size != elr.size:  # a duplicate would be a duplicate coordinate of the result
+        name = "k" if k_arr is not None else "elr"
+        values = k_arr if k_arr is not None else elr
+        uniq, counts = np.unique(values, return_counts=True)
+        raise ValueError(f"{name} values must be distinct, got duplicates {uniq[counts > 1].tolist()}")
+    n_seeds = _count_seeds(seeds)  # the size guard comes before a list of 10^13 seeds is built
     steps = as_int(steps, "steps", minimum=1)
     tail = as_int(tail, "tail", minimum=1)
     if tail > steps:
@@ -289,6 +340,9 @@ def make_plan(
         raise ValueError(f"n_exponents must be <= {tangent_dimension(toy, individual)} (the dimension of the "
                          f"constraint set), got {n_exponents}")
 
+    check_sweep_budget(toy, elr.size, n_seeds, steps, lyapunov, record_states, n_states, n_exponents, max_memory,
+                       max_seconds)
+    seeds = _as_seeds(seeds)
     theta0, tang0 = _initial(toy, seeds, individual)
     if kernel not in ("fast", "exact"):
         raise ValueError(f"kernel must be 'fast' or 'exact', got {kernel!r}")

@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+
 import numba
 import xarray as xr
 
+from toyregimes._budget import DEFAULT_MAX_MEMORY, DEFAULT_MAX_SECONDS
 from toyregimes._progress import bar_disabled
 from toyregimes._validate import as_int
 from toyregimes.sweep.assemble import assemble
@@ -23,8 +28,9 @@ def _progress(total, progress, desc, initial=0):
     return tqdm(total=total, initial=initial, disable=bar_disabled(progress), desc=desc, unit="traj")
 
 
-def _run_local(plan: SweepPlan, pending: list, finished) -> None:
-    """Run the pending chunks in this process, calling ``finished(index, arrays)`` for each.
+def _run_local(plan: SweepPlan, pending: list, finished, between=None) -> None:
+    """Run the pending chunks in this process, calling ``finished(index, arrays)`` for each, and
+    ``between()`` after every kernel call's chunks are handed over (where an interrupt may stop).
 
     Consecutive pending chunks share one kernel call until it holds at least one block per Numba
     thread, so small chunks (fine-grained checkpoints) still keep every thread busy; the call's
@@ -42,7 +48,43 @@ def _run_local(plan: SweepPlan, pending: list, finished) -> None:
         for index in pending[i:j]:
             a, b = plan.bounds(index)
             finished(index, {name: val[a - lo : b - lo] for name, val in out.items()})
+        if between is not None:
+            between()
         i = j
+
+
+@contextlib.contextmanager
+def _deferred_interrupt():
+    """Hold a first Ctrl-C until the chunk being computed is written, then raise ``KeyboardInterrupt``.
+
+    A ``KeyboardInterrupt`` raised by the default handler lands wherever Python happens to be, often
+    inside the Numba dispatcher's C code, which then fails with ``SystemError: ... returned a result
+    with an exception set`` instead of unwinding cleanly.  Here the handler only records the signal;
+    :func:`sweep` checks it after every finished chunk (``check()``).  A second Ctrl-C interrupts at
+    once.  Outside the main thread signals cannot be handled: the context then does nothing.
+    """
+    state = {"hit": False}
+
+    def check():
+        if state["hit"]:
+            raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield check
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        if state["hit"]:
+            signal.signal(signal.SIGINT, previous)
+            raise KeyboardInterrupt
+        state["hit"] = True
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield check
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _check_scheduler(scheduler, local_cluster) -> None:
@@ -90,6 +132,8 @@ def sweep(
     checkpoint=None,
     n_exponents: int = 0,
     kernel: str = "fast",
+    max_memory=DEFAULT_MAX_MEMORY,
+    max_seconds=DEFAULT_MAX_SECONDS,
     **criteria,
 ) -> xr.Dataset:
     """Run PGD on the sphere for every (elr, seed) pair and summarise the tail of each run.
@@ -129,7 +173,13 @@ def sweep(
         Directory where every finished chunk is written atomically; chunks already there (from an
         interrupted run with the same inputs) are loaded, checked and not recomputed.  A directory
         started with other inputs, or a corrupt or foreign chunk file, raises ``ValueError``.  The
-        directory is left in place (the CLI deletes it once the result file is written).
+        directory is left in place (the CLI deletes it once the result file is written).  The sweep
+        holds the store's lock while it runs (:meth:`ChunkStore.lock`): a second sweep on the same
+        directory raises ``ValueError`` naming the first.  A Ctrl-C is held until the chunk in progress
+        is written, then ``KeyboardInterrupt`` propagates with every finished chunk kept.
+    max_memory, max_seconds : float or None
+        Size guard: refuse (``ValueError``, before computing) a sweep whose estimated memory (bytes) or
+        time (seconds) exceeds these; None lifts the limit (:func:`toyregimes.sweep.plan.sweep_cost`).
     n_exponents : int >= 0
         Also compute the leading ``n_exponents`` Lyapunov exponents of every point by the QR method
         (``lyapunov_spectrum``, dims ``(elr, seed, exponent)``, largest first, over the tail window),
@@ -173,18 +223,31 @@ def sweep(
     ...             tail=1000)  # doctest: +SKIP
     """
     plan = make_plan(toy, elr, seeds, steps, tail, constraint, lyapunov, k=k, chunk_size=chunk_size,
-                     record_states=record_states, n_exponents=n_exponents, kernel=kernel, **criteria)
+                     record_states=record_states, n_exponents=n_exponents, max_memory=max_memory,
+                     max_seconds=max_seconds, kernel=kernel, **criteria)
     _check_scheduler(scheduler, local_cluster)
     store = None
-    done = {}
     if checkpoint is not None:
         store = checkpoint if isinstance(checkpoint, ChunkStore) else ChunkStore(checkpoint)
+    locked_here = store is not None and not store.locked
+    if locked_here:
+        store.lock()
+    try:
+        return _sweep(plan, store, progress, scheduler, local_cluster)
+    finally:
+        if locked_here:
+            store.unlock()
+
+
+def _sweep(plan: SweepPlan, store, progress, scheduler, local_cluster) -> xr.Dataset:
+    done = {}
+    if store is not None:
         done = store.open(plan.fingerprint_params(), [plan.bounds(i) for i in range(plan.n_chunks)],
                           plan.chunk_spec())
     pending = [i for i in range(plan.n_chunks) if i not in done]
     resumed = sum(plan.bounds(i)[1] - plan.bounds(i)[0] for i in done)
 
-    with _progress(plan.n_points, progress, "sweep", initial=resumed) as bar:
+    with _progress(plan.n_points, progress, "sweep", initial=resumed) as bar, _deferred_interrupt() as check:
 
         def finished(index, arrays):
             if store is not None:
@@ -193,8 +256,14 @@ def sweep(
             lo, hi = plan.bounds(index)
             bar.update(hi - lo)
 
+        def finished_then_check(index, arrays):
+            finished(index, arrays)
+            check()  # a Ctrl-C received meanwhile stops here, with this chunk safely written
+
         if scheduler is None and local_cluster is None:
-            _run_local(plan, pending, finished)
+            # a kernel call may cover several small chunks: all of them are written before stopping
+            _run_local(plan, pending, finished, between=check)
         elif pending:
-            _distributed_module().run(plan, pending, finished, scheduler=scheduler, local_cluster=local_cluster)
+            _distributed_module().run(plan, pending, finished_then_check, scheduler=scheduler,
+                                      local_cluster=local_cluster)
     return assemble(plan, [done[i] for i in range(plan.n_chunks)])

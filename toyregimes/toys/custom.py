@@ -68,6 +68,8 @@ def custom(
             grad[p] = g[p]
         return float(value_jit(theta))  # also refuses, at compile time, a value that is not a number
 
+    _check_gradient_shape(grad_jit, np.random.default_rng(as_seed(seed)).standard_normal(sum(dims_t)), sum(dims_t),
+                          name)
     kern = pgd.specialise(loss_grad)
     kern["user_sweep"] = user_batched.specialise(kern["pgd_run"], kern["sharpness"])
     return checked_toy(kern, dims_t, name=name, random_level=random_level, check_points=check_points, seed=seed,
@@ -95,6 +97,7 @@ def checked_toy(kern: dict, dims, *, name: str, random_level=None, check_points:
             raise ValueError(f"custom toy {name!r}: value/gradient failed: {exc}") from None
         return float(f), grad
 
+    group_grad = np.zeros(len(dims_t))  # largest scale-free gradient norm |g_i| |theta_i| seen per group
     for _ in range(as_int(check_points, "check_points", minimum=1)):
         x = rng.standard_normal(dim)
         f, g = evaluate(x)
@@ -111,6 +114,7 @@ def checked_toy(kern: dict, dims, *, name: str, random_level=None, check_points:
         gnorm = np.linalg.norm(g)
         for i in range(len(dims_t)):
             a, b = offsets[i], offsets[i + 1]
+            group_grad[i] = max(group_grad[i], np.linalg.norm(g[a:b]) * np.linalg.norm(x[a:b]))
             euler = abs(g[a:b] @ x[a:b])
             if euler > rtol * max(1.0, gnorm * np.linalg.norm(x[a:b])):
                 raise ValueError(
@@ -129,6 +133,16 @@ def checked_toy(kern: dict, dims, *, name: str, random_level=None, check_points:
                 f"(|error| = {np.linalg.norm(fd - g):.3g})"
             )
 
+    # A group on which F is constant has no dynamics (its gradient is zero everywhere); rayleigh refuses
+    # constant spectra for the same reason, so custom refuses it too rather than simulate a dead group.
+    flat = [i for i in range(len(dims_t)) if group_grad[i] <= 1e-12 * max(1.0, group_grad.max())]
+    if flat:
+        raise ValueError(
+            f"custom toy {name!r}: group(s) {flat} are flat (the gradient vanishes at every check point: F does "
+            "not depend on their direction); drop them or make F depend on them"
+        )
+    _check_defined_on_sphere(evaluate, rng, dims_t, offsets, name)
+
     if random_level is None:
         mc = np.random.default_rng(12345).standard_normal((4096, dim))
         random_level = float(np.mean([evaluate(x)[0] for x in mc]))
@@ -142,3 +156,48 @@ def checked_toy(kern: dict, dims, *, name: str, random_level=None, check_points:
         alpha_eff=np.full(len(dims_t), np.nan),
         kernels=kern,
     )
+
+
+def _check_gradient_shape(grad_jit, x, dim: int, name: str) -> None:
+    """The gradient must return ``dim`` numbers; found once here, so the error says so (the kernel copies
+    exactly ``dim`` entries and would otherwise read past a short array and fail the FD check instead)."""
+    try:
+        g = np.asarray(grad_jit(x))
+    except Exception as exc:  # compilation or runtime failure of user code
+        raise ValueError(f"custom toy {name!r}: gradient failed: {exc}") from None
+    if g.shape != (dim,):
+        raise ValueError(
+            f"custom toy {name!r}: gradient must return an array of shape ({dim},) (= sum(dims)), got shape {g.shape}"
+        )
+
+
+def _check_defined_on_sphere(evaluate, rng, dims, offsets, name: str) -> None:
+    """F and its gradient must be finite on the whole sphere, not only at random points.
+
+    A continuous SI function is bounded (the product of spheres is compact); functions such as ``x / y``
+    are undefined, and unbounded, where a coordinate vanishes.  Random points miss that set, so probe it:
+    every coordinate set to zero in turn, and every axis direction of every group.
+    """
+    dim = int(offsets[-1])
+    probes = []
+    for j in range(dim):
+        x = rng.standard_normal(dim)
+        x[j] = 0.0
+        probes.append((x, f"coordinate {j} = 0"))
+    for i, d in enumerate(dims):
+        for j in range(d):
+            x = rng.standard_normal(dim)
+            x[offsets[i] : offsets[i + 1]] = 0.0
+            x[offsets[i] + j] = 1.0
+            probes.append((x, f"group {i} along its axis {j}"))
+    for x, where in probes:
+        try:
+            f, g = evaluate(x)
+            ok = np.isfinite(f) and np.all(np.isfinite(g))
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"custom toy {name!r} is not defined (or not finite) at the point of the sphere where {where}: an "
+                "SI loss must be finite and bounded on the whole sphere (e.g. x/y is not; y**2/(x**2+y**2) is)"
+            )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import keyword
+import math
 
 import sympy as sp
 
@@ -40,6 +41,11 @@ _BINARY = {
     ast.Pow: lambda a, b: a**b,
 }
 MAX_LENGTH = 10_000
+# Constant arithmetic is exact in sympy: "9**9**9" is an integer of 370 million digits that takes hours to
+# build.  A constant must fit in a float anyway (the toy is compiled to float64), so constants are bounded
+# by their size in bits before they are computed, and every exponent by MAX_EXPONENT.
+MAX_CONSTANT_BITS = 1100  # a little past the float64 range (2**1024)
+MAX_EXPONENT = 1000
 
 
 def parse_expression(text: str, symbols) -> sp.Expr:
@@ -83,7 +89,10 @@ def _convert(node, table):
             return sp.pi
         raise ValueError(f"unknown name {node.id!r} in expression (declared symbols: {sorted(table)})")
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        return _BINARY[type(node.op)](_convert(node.left, table), _convert(node.right, table))
+        left, right = _convert(node.left, table), _convert(node.right, table)
+        if isinstance(node.op, ast.Pow):
+            _check_power(left, right)
+        return _check_constant(_BINARY[type(node.op)](left, right))
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
         value = _convert(node.operand, table)
         return -value if isinstance(node.op, ast.USub) else value
@@ -92,6 +101,37 @@ def _convert(node, table):
             raise ValueError(f"{node.func.id}() takes positional arguments only")
         return FUNCTIONS[node.func.id](*(_convert(arg, table) for arg in node.args))
     raise ValueError(f"{type(node).__name__} is not allowed in an expression")
+
+
+def _bits(value: sp.Expr) -> float:
+    """log2 of the magnitude of a sympy number (exact for integers and rationals of any size)."""
+    if value.is_Rational:
+        p, q = abs(int(value.p)), int(value.q)
+        return (math.log2(p) if p else -math.inf) - math.log2(q)
+    v = abs(float(value))
+    return math.log2(v) if v > 0 else -math.inf
+
+
+def _check_power(base: sp.Expr, exponent: sp.Expr) -> None:
+    """Refuse ``base ** exponent`` before it is computed when the exponent or a constant result is too large."""
+    if exponent.is_Number:
+        if not exponent.is_finite or abs(float(exponent)) > MAX_EXPONENT:
+            raise ValueError(
+                f"exponent {exponent} is too large in an expression (allowed: |exponent| <= {MAX_EXPONENT})"
+            )
+        if base.is_Number and base != 0:
+            bits = float(exponent) * _bits(base)
+            if abs(bits) > MAX_CONSTANT_BITS:
+                raise ValueError(
+                    f"constant {sp.N(base, 4)}**{sp.N(exponent, 4)} is too large (about 2**{bits:.3g}); "
+                    "constants must fit in a float64"
+                )
+
+
+def _check_constant(value: sp.Expr) -> sp.Expr:
+    if value.is_Number and (not value.is_finite or abs(_bits(value)) > MAX_CONSTANT_BITS):
+        raise ValueError("a constant in the expression is too large or too small to fit in a float64")
+    return value
 
 
 def function_source(expr: sp.Expr, groups) -> str:

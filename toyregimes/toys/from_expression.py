@@ -45,9 +45,18 @@ def from_expression(text: str, groups, params=None, *, name: str | None = None, 
     coords = [c for g in groups for c in g]
     expr = expressions.parse_expression(text, [*coords, *params])
     expr = expr.subs({expressions.sp.Symbol(k, real=True): float(v) for k, v in params.items()})
-    stray = sorted(str(s) for s in expr.free_symbols if str(s) not in coords)
+    used = {str(s) for s in expr.free_symbols}
+    stray = sorted(used - set(coords))
     if stray:
         raise ValueError(f"expression uses symbols that are neither coordinates nor params: {stray}")
+    # A group whose coordinates do not appear is flat (F is constant on it); an expression without any
+    # coordinate is a constant: there is nothing to train.  Refused here, with the names, before compiling.
+    if not used:
+        raise ValueError(f"expression {text!r} is a constant: it must depend on the coordinates {coords}")
+    absent = [list(g) for g in groups if not used & set(g)]
+    if absent:
+        raise ValueError(f"expression does not depend on group(s) {absent}: every group must appear (a group "
+                         "F does not depend on is flat)")
     from toyregimes.toys import codegen
 
     source = codegen.module_source(expressions.function_source(expr, groups))

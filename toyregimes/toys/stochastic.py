@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from toyregimes._budget import DEFAULT_MAX_MEMORY, check_budget
 from toyregimes._validate import as_float_array, as_int, as_seed
 from toyregimes.toys.base import Toy
 from toyregimes.toys.rayleigh import rayleigh
 
 
-def stochastic(base, n_samples: int = 32, spread: float = 0.5, seed: int = 0) -> Toy:
+def stochastic(base, n_samples: int = 32, spread: float = 0.5, seed: int = 0, *,
+               max_memory=DEFAULT_MAX_MEMORY) -> Toy:
     """A stochastic toy: ``n_samples`` per-sample SI functions whose mean is the Rayleigh toy ``base``.
 
     Sample ``s`` has group matrices ``M_i^(s) = M_i + spread * (E_i^(s) - mean_s E_i^(s))`` with
@@ -27,6 +29,8 @@ def stochastic(base, n_samples: int = 32, spread: float = 0.5, seed: int = 0) ->
         Size of the per-sample perturbation (0 gives identical samples: no noise).
     seed : int >= 0
         Seed of the perturbations.
+    max_memory : float or None
+        Size guard on the samples array (bytes; None: no limit), checked before it is allocated.
 
     Examples
     --------
@@ -47,6 +51,8 @@ def stochastic(base, n_samples: int = 32, spread: float = 0.5, seed: int = 0) ->
     seed = as_seed(seed)
     rng = np.random.default_rng(seed)
     n, dmax = base.n_groups, max(base.dims)
+    # refuse clearly, before numpy fails to allocate (or the machine swaps): n_samples matrices per group
+    check_budget(f"stochastic toy of {n_samples} samples", 2 * 8.0 * n_samples * n * dmax * dmax, 0.0, max_memory)
     samples = np.zeros((n_samples, n, dmax, dmax))
     for i, d in enumerate(base.dims):
         g = rng.standard_normal((n_samples, d, d))
