@@ -178,3 +178,24 @@ def test_grid_over_the_number_of_groups_uses_the_exact_kernel():
     same_n = tr.sweep_grid(lambda h: tr.toys.canonical(tr.canonical_alpha(3, h)), {"h": [0.0, 0.5]}, k=[0.6, 2.0],
                            seeds=2, steps=200, tail=50)
     assert same_n.attrs["kernel"] == "canonical_batched"
+
+
+@pytest.mark.parametrize("toy", [tr.toys.rayleigh([[0, 1, 3], [0, 2], [0.5, 4]], rotate=True, seed=5),
+                                 tr.toys.canonical([0.8, 2.2])], ids=["rotated", "canonical"])
+def test_noisy_sweep_points_are_simulate_runs(toy):
+    # SI gradient noise from counter-based numbers: each point is simulate(seed=s, noise_scale=) bit for bit,
+    # whatever the chunking; labels never claim a period
+    kw = dict(elr=[0.05, 0.3, 1.1], seeds=[2, 9], steps=400, tail=150, lyapunov=False, noise_scale=0.4,
+              record_states=True, progress=False)
+    res = tr.sweep(toy, **kw)
+    assert np.array_equal(res.final_state.values, tr.sweep(toy, chunk_size=1, **kw).final_state.values)
+    for i, e in enumerate(res.elr.values):
+        for s, seed in enumerate([2, 9]):
+            run = tr.simulate(toy, elr=e, steps=400, seed=seed, noise_scale=0.4, sharpness=False)
+            assert np.array_equal(toy.from_rows(run["final_state"].values), res.final_state.values[i, s])
+            np.testing.assert_allclose(res.mean_loss.values[i, s], float(run.loss[250:].mean()), rtol=1e-12)
+    assert (res.period.values == 0).all()
+    quiet = tr.sweep(toy, **{**kw, "noise_scale": 0.0})
+    assert not np.array_equal(quiet.final_state.values, res.final_state.values)  # the noise is really there
+    with pytest.raises(ValueError, match="lyapunov"):
+        tr.sweep(toy, **{**kw, "lyapunov": True})

@@ -118,3 +118,13 @@ def test_generated_module_is_named_by_its_content(tmp_path, monkeypatch):
 def test_expression_text_never_reaches_generated_source(bad):
     with pytest.raises(ValueError):
         tr.toys.from_expression(bad, GROUPS)
+
+
+def test_noisy_sweep_of_a_custom_toy_equals_simulate():
+    toy = tr.toys.custom(_value, _gradient, dims=[2, 3], check_points=2)
+    res = tr.sweep(toy, elr=[0.1, 0.6], seeds=[0, 4], steps=300, tail=100, lyapunov=False, noise_scale=0.5,
+                   record_states=True, progress=False)
+    for i, e in enumerate(res.elr.values):
+        for s, seed in enumerate([0, 4]):
+            run = tr.simulate(toy, elr=e, steps=300, seed=seed, noise_scale=0.5, sharpness=False)
+            assert np.array_equal(toy.from_rows(run["final_state"].values), res.final_state.values[i, s])

@@ -15,6 +15,7 @@ from toyregimes._budget import (
 from toyregimes._validate import as_constraint, as_float_array, as_int, as_positive, as_seed
 from toyregimes._version import __version__
 from toyregimes.kernels import pgd
+from toyregimes.kernels.noise import fill_normals, run_key
 from toyregimes.toys import Toy
 
 __all__ = ["simulate", "initial_point", "state_vector"]
@@ -87,8 +88,9 @@ def simulate(
     noise_scale : float >= 0
         Stochastic gradients: add ``noise_scale`` times SI-consistent Gaussian noise to the gradient
         of every group, orthogonal to the group and of mean square ``noise_scale^2 / r_i^2`` (as a
-        gradient of an SI function scales).  The noise is drawn from its own stream of ``seed``
-        (``default_rng([seed, 2])``), so it depends only on the seed.  Not combinable with
+        gradient of an SI function scales).  The noise is drawn from its own counter-based stream of
+        ``seed`` (:mod:`toyregimes.kernels.noise`), so it depends only on the seed, and a noisy
+        :func:`toyregimes.sweep` point with this seed sees the same noise.  Not combinable with
         ``lyapunov`` (the exponent of a random dynamical system is not what the tangent map of the
         deterministic step measures).
     sharpness : bool
@@ -158,7 +160,8 @@ def simulate(
             toy.offsets, toy.mats)
     noise = None
     if noise_scale > 0:
-        noise = noise_scale * np.random.default_rng([seed, 2]).standard_normal((steps, toy.dim))
+        # counter-based numbers (kernels/noise.py): a sweep point with this seed sees the same noise
+        noise = noise_scale * fill_normals(run_key(seed), steps, toy.dim)
     out = toy.kernels["pgd_run"](*args, noise, bool(sharpness), head_start)
     loss, sq, geff, angle, sharp, tsharp, growth, last, final, status, fail_step, head = out
     record_steps = np.arange(0, steps, record_every, dtype=np.int64)

@@ -36,6 +36,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from toyregimes.kernels.noise import normal
 from toyregimes.kernels.periods import block_periods, block_residuals
 from toyregimes.kernels.pgd import FLOOR, FLOOR_EVERY
 
@@ -193,6 +194,39 @@ def _gradient_step(th, nx, g, w, v, offsets, mats, e, loss, r2, fv, tangent, scr
 
 
 @njit(cache=True, error_model="numpy", forceinline=True)
+def _add_noise(th, nx, xi, offsets, e, noise_scale, keys, t, scratch):
+    """SI gradient noise: ``nx_i -= elr / (|theta_i| sqrt(d_i - 1)) (xi_i - (xi_i . theta_i) theta_i / r_i^2)``.
+
+    ``xi = noise_scale * normal(key, t, p)``, the numbers ``simulate`` draws for the same seed; the
+    operations of ``pgd_run``'s noise term in its order, so noisy trajectories are ``simulate``'s bit for bit.
+    """
+    L = LANES
+    n = offsets.size - 1
+    dot = scratch[:L]
+    r2 = scratch[L:2 * L]
+    scl = scratch[2 * L:3 * L]
+    for p in range(offsets[n]):
+        for j in range(L):
+            xi[p * L + j] = noise_scale * normal(keys[j], t, p)
+    for i in range(n):
+        a = offsets[i]
+        b = offsets[i + 1]
+        for j in range(L):
+            dot[j] = 0.0
+            r2[j] = 0.0
+        for p in range(a, b):
+            for j in range(L):
+                dot[j] += xi[p * L + j] * th[p * L + j]
+            for j in range(L):
+                r2[j] += th[p * L + j] * th[p * L + j]
+        for j in range(L):
+            scl[j] = e[j] / (math.sqrt(r2[j]) * math.sqrt(b - a - 1.0))
+        for p in range(a, b):
+            for j in range(L):
+                nx[p * L + j] -= scl[j] * (xi[p * L + j] - dot[j] / r2[j] * th[p * L + j])
+
+
+@njit(cache=True, error_model="numpy", forceinline=True)
 def _normalise(nx, offsets, individual, radii, ynorm, loss, chk, ny):
     """Normalise ``nx`` in place (``* 1 / |y|``, or ``* R_i / |y_i|`` per group) and record ``|y|`` (or ``|y_i|``).
 
@@ -299,7 +333,7 @@ def _project_tangent(v, nx, offsets, individual, radii, ynorm, vn, floor, scratc
 
 @njit(cache=True, error_model="numpy")
 def _run_block(th, nx, v, e, radii, offsets, mats, steps, tail, individual, lyapunov, n_states, buf, hbuf,
-               stats, sq, r2min, r2max, lb):
+               stats, sq, r2min, r2max, lb, noise_scale, keys):
     """Advance the LANES trajectories of a block and reduce their tail (see :func:`rayleigh_sweep`).
 
     ``th`` holds the initial states (rows of LANES), ``v`` the initial tangent vectors; on return ``th``
@@ -307,7 +341,8 @@ def _run_block(th, nx, v, e, radii, offsets, mats, steps, tail, individual, lyap
     ``(F - K)^2``, 3 sum of squared chords, 4 finiteness check, 5 max and 6 sum of the chords between
     kept states, 7 sum of ``F - K`` over the first half of the tail, 8 summed log growth, 9 running
     product of growth factors.  ``sq``, ``r2min``, ``r2max`` (n rows): sum, min and max of ``r_i^2`` over
-    the tail; ``lb`` (LYAP_BLOCKS rows) the summed log growth of each block of the tail.
+    the tail; ``lb`` (LYAP_BLOCKS rows) the summed log growth of each block of the tail.  With
+    ``noise_scale > 0`` SI gradient noise from the lanes' ``keys`` is added to every step (:func:`_add_noise`).
     """
     L = LANES
     n = offsets.size - 1
@@ -320,6 +355,7 @@ def _run_block(th, nx, v, e, radii, offsets, mats, steps, tail, individual, lyap
     ynorm = np.empty(n * L)
     vn = np.empty(L)
     scratch = np.empty(5 * L)
+    xi = np.empty(dim * L if noise_scale > 0 else 0)
     t0 = steps - tail
     s0 = steps - n_states
     c0 = min(t0, s0)
@@ -339,6 +375,8 @@ def _run_block(th, nx, v, e, radii, offsets, mats, steps, tail, individual, lyap
                     hbuf[t - c0, r, j] = th[r * L + j]
         floor = t % FLOOR_EVERY == FLOOR_EVERY - 1
         _gradient_step(th, nx, g, w, v, offsets, mats, e, loss, r2, fv, lyapunov, scratch)
+        if noise_scale > 0:
+            _add_noise(th, nx, xi, offsets, e, noise_scale, keys, t, scratch)
         _normalise(nx, offsets, individual, radii, ynorm, loss, stats[CHK:CHK + L], scratch)
         if floor:
             _floor_state(nx, offsets, scratch)
@@ -405,9 +443,19 @@ def _run_block(th, nx, v, e, radii, offsets, mats, steps, tail, individual, lyap
             nx[r] = th[r]
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
 def rayleigh_sweep(theta0, tang0, elr, offsets, mats, steps, tail, individual, lyapunov, n_states, max_period,
-                   period_tol, period_rtol, block, record_states):
+                   period_tol, period_rtol, block, record_states, noise_scale=0.0, keys=None):
+    """Run ``N`` trajectories of a Rayleigh-family toy; see :func:`_rayleigh_sweep` (``keys`` default: zeros)."""
+    if keys is None:
+        keys = np.zeros(theta0.shape[1], dtype=np.uint64)
+    return _rayleigh_sweep(theta0, tang0, elr, offsets, mats, int(steps), int(tail), bool(individual),
+                           bool(lyapunov), int(n_states), int(max_period), float(period_tol), float(period_rtol),
+                           int(block), bool(record_states), float(noise_scale), np.asarray(keys, dtype=np.uint64))
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _rayleigh_sweep(theta0, tang0, elr, offsets, mats, steps, tail, individual, lyapunov, n_states, max_period,
+                    period_tol, period_rtol, block, record_states, noise_scale, keys):
     """Run ``N`` trajectories of a Rayleigh-family toy and reduce tail statistics in-kernel.
 
     Parameters
@@ -422,6 +470,9 @@ def rayleigh_sweep(theta0, tang0, elr, offsets, mats, steps, tail, individual, l
         Group matrices (symmetric; the ``d_i x d_i`` top-left block of each is used).
     steps, tail, individual, lyapunov, n_states, max_period, period_tol, period_rtol, block, record_states
         As :func:`toyregimes.kernels.batched.canonical_sweep`.
+    noise_scale : float >= 0, keys : (N,) uint64 array
+        SI gradient noise of ``simulate(..., noise_scale=)``, trajectory ``j`` with noise key ``keys[j]``
+        (:func:`toyregimes.kernels.noise.run_key` of its seed); ignored when ``noise_scale`` is 0.
 
     Returns
     -------
@@ -471,6 +522,7 @@ def rayleigh_sweep(theta0, tang0, elr, offsets, mats, steps, tail, individual, l
         per = np.empty(L, dtype=np.int64)
         rh = np.empty(L)
         re = np.empty(L)
+        lane_keys = np.zeros(L, dtype=np.uint64)
         for lo in range(b * block, min(m, (b + 1) * block), L):
             cnt = min(L, m - lo, (b + 1) * block - lo)
             # -- load LANES trajectories; missing lanes repeat the last one (their results are dropped)
@@ -490,8 +542,10 @@ def rayleigh_sweep(theta0, tang0, elr, offsets, mats, steps, tail, individual, l
                 for q in range(LYAP_BLOCKS):
                     lb[q * L + j] = 0.0
                 e[j] = elr[gcol]
+                if noise_scale > 0:
+                    lane_keys[j] = keys[gcol]
             _run_block(th, nx, v, e, radii, offsets, mats, steps, tail, individual, lyapunov, n_states, buf, hbuf,
-                       stats, sq, r2min, r2max, lb)
+                       stats, sq, r2min, r2max, lb, noise_scale, lane_keys)
             for j in range(L):
                 valid[j] = math.isfinite(stats[4 * L + j])
             block_periods(buf, stats[5 * L:6 * L], stats[6 * L:7 * L], valid, period_tol, period_rtol, max_period,

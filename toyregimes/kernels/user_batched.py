@@ -22,6 +22,7 @@ import types
 import numpy as np
 from numba import njit, prange
 
+from toyregimes.kernels.noise import fill_normals
 from toyregimes.kernels.periods import block_residuals, detect_period_rows
 
 # The tail is cut into LYAP_BLOCKS blocks whose exponents give the standard error of the exponent.
@@ -127,8 +128,11 @@ def _reduce_run_impl(loss, sq, angle, growth, tail_states, head_states, status, 
 
 
 def _user_sweep_impl(theta0, tang0, elr, offsets, mats, steps, tail, individual, lyapunov, n_states, max_period,
-                     period_tol, period_rtol, record_states):
+                     period_tol, period_rtol, record_states, noise_scale, keys):
     """Run ``N`` trajectories of a user toy (columns of ``theta0``/``tang0``, ``(D, N)``) in parallel.
+
+    With ``noise_scale > 0`` trajectory ``j`` gets the SI gradient noise of ``simulate(..., noise_scale=)``
+    with noise key ``keys[j]`` (uint64).
 
     Returns ``(stats (N, N_STATS), mean_sq_norm (N, n), min_r2 (N, n), max_r2 (N, n), status (N,), final
     (N, D), states (N, n_states, D) or empty)``; see :func:`_reduce_run_impl` for the columns of ``stats``.
@@ -144,8 +148,13 @@ def _user_sweep_impl(theta0, tang0, elr, offsets, mats, steps, tail, individual,
     states = np.empty((m if record_states else 0, n_states, dim))
     head_start = min(steps - tail, steps - n_states)
     for c in prange(m):
-        rec = _pgd_run(np.ascontiguousarray(theta0[:, c]), np.ascontiguousarray(tang0[:, c]), elr[c], steps, 1,
-                       individual, lyapunov, n_states, offsets, mats, None, False, head_start)
+        if noise_scale > 0:
+            xi = noise_scale * fill_normals(keys[c], steps, dim)
+            rec = _pgd_run(np.ascontiguousarray(theta0[:, c]), np.ascontiguousarray(tang0[:, c]), elr[c], steps, 1,
+                           individual, lyapunov, n_states, offsets, mats, xi, False, head_start)
+        else:
+            rec = _pgd_run(np.ascontiguousarray(theta0[:, c]), np.ascontiguousarray(tang0[:, c]), elr[c], steps, 1,
+                           individual, lyapunov, n_states, offsets, mats, None, False, head_start)
         loss, sqr, _geff, angle, _sh, _tsh, growth, tail_states, theta, st, _fail, head_states = rec
         status[c] = st
         final[c] = theta

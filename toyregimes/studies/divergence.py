@@ -6,8 +6,9 @@ which reaches the random level ``A/2`` only as ``k -> infinity`` (Kodryan et al.
 Stochastic gradients change that: SI-consistent gradient noise
 erases the small bias of each large step towards lower loss, and the loss reaches the random level
 (within the documented tolerance, with decorrelated steps) at a finite ``k`` that falls as the noise
-grows.  :func:`noisy_sweep` measures this with :func:`toyregimes.simulate` and the same regime
-criteria as everywhere else (:func:`toyregimes.analysis.classify_stats`).
+grows.  :func:`noisy_sweep` measures this with :func:`toyregimes.sweep` (``noise_scale=``, any toy of the
+Rayleigh family or user toy) and the same regime criteria as everywhere else
+(:func:`toyregimes.analysis.classify_stats`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from toyregimes._progress import bar_disabled
 from toyregimes._validate import as_float_array, as_int, as_positive
 from toyregimes._version import __version__
 from toyregimes.io import register_schema
-from toyregimes.simulate import _check_toy, simulate
+from toyregimes.simulate import _check_toy
+from toyregimes.sweep import sweep
 
 __all__ = ["noisy_sweep", "divergence_onset"]
 
@@ -66,31 +68,19 @@ def noisy_sweep(toy, k, noise_scales, seeds=4, steps: int = 10_000, tail: int = 
     tail = as_int(tail, "tail", minimum=1)
     if tail > steps:
         raise ValueError(f"tail must be <= steps ({steps}), got {tail}")
-    a_sum = float(np.sum(toy.alpha_eff))
     shape = (ks.size, sigmas.size, n_seeds)
     mean_loss = np.empty(shape)
     mean_cos = np.empty(shape)
     labels = np.empty(shape, dtype=object)
     min_loss = toy.min_loss if np.isfinite(toy.min_loss) else 0.0
-    total = ks.size * sigmas.size * n_seeds
-    with tqdm(total=total, desc="noisy sweep", disable=bar_disabled(progress)) as bar:
-        for i, kv in enumerate(ks):
-            for j, sigma in enumerate(sigmas):
-                for s in range(n_seeds):
-                    # every step is recorded: the loss alternates between two levels (period-2 structure),
-                    # so sub-sampling by an even stride would alias; the sharpness is not needed here
-                    run = simulate(toy, elr=kv / a_sum, steps=steps, seed=s, noise_scale=sigma, sharpness=False)
-                    window = run.isel(step=slice(steps - tail, None))
-                    mean_loss[i, j, s] = float(window.loss.mean())
-                    mean_cos[i, j, s] = float(np.cos(window.angle).mean())
-                    # noise never lets the state repeat exactly: the period test applies only without it
-                    period = analysis.summary(run, tail)["period"] if sigma == 0 else 0
-                    labels[i, j, s] = analysis.classify_stats(
-                        status=run.attrs["status"], mean_loss=mean_loss[i, j, s],
-                        mean_cos_angle=mean_cos[i, j, s], period=period, lyapunov=np.nan,
-                        random_level=toy.random_level, min_loss=min_loss,
-                    )
-                    bar.update()
+    for j, sigma in enumerate(tqdm(sigmas, desc="noisy sweep", disable=bar_disabled(progress))):
+        # one batched sweep per noise scale; the exact kernel (simulate's trajectories bit for bit, the same
+        # noise as simulate(seed=s, noise_scale=sigma)) also at sigma = 0, so every column is comparable
+        res = sweep(toy, k=ks, seeds=n_seeds, steps=steps, tail=tail, lyapunov=False, noise_scale=float(sigma),
+                    kernel="exact", progress=False)
+        mean_loss[:, j] = res.mean_loss.values
+        mean_cos[:, j] = res.mean_cos_angle.values
+        labels[:, j] = res.regime.values
     dims = ("k", "noise_scale", "seed")
     return xr.Dataset(
         {

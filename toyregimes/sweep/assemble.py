@@ -36,6 +36,10 @@ def assemble(plan: SweepPlan, chunks) -> xr.Dataset:
     # chord |theta_{t+1} - theta_t| for the angle: they differ by a factor 1 + O(angle^2)).
     res["period"][(res["period"] == 1) & ~(res["rms_step"] < opts["period_tol"])] = 0
     res["period"][~ok] = 0
+    if plan.arrays["noise_scale"] > 0:  # noise never lets the state repeat exactly: no period test
+        res["period"][:] = 0
+        res["residual_head"][:] = np.nan
+        res["residual_end"][:] = np.nan
     elr_pt = elr[np.arange(n_pts) // n_s]
     a_eff = np.asarray(toy.alpha_eff, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -118,6 +122,7 @@ def assemble(plan: SweepPlan, chunks) -> xr.Dataset:
         "lyapunov": int(plan.lyapunov),
         "seeds": list(seeds),
         "init": "random",
+        "noise_scale": float(plan.arrays["noise_scale"]),
         # which kernel ran: the canonical toy's, or the one bit-identical to simulate (Rayleigh family / user toy)
         "kernel": "canonical_batched" if plan.fast else ("rayleigh_batched" if plan.arrays["rayleigh_kernels"]
                                                          else "user_batched"),

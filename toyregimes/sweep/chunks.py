@@ -113,7 +113,7 @@ def _run_chunk(arrays, lo, hi):
         out = rayleigh_batched.rayleigh_sweep(
             np.ascontiguousarray(th), np.ascontiguousarray(tv), e, toy.offsets, toy.mats, steps, tail, individual,
             lyapunov, n_states, max_period, float(opts["period_tol"]), float(opts["period_rtol"]),
-            BLOCK, bool(record_states),
+            BLOCK, bool(record_states), arrays["noise_scale"], np.ascontiguousarray(arrays["noise_keys"][idx % n_s]),
         )
         ml, sl, mc, ma, msq, r2lo, r2hi, ly, per, stat, fin, st, lse, lh1, lh2, rh, re = out
         chunk = dict(mean_loss=ml, std_loss=sl, mean_cos_angle=mc, rms_step=ma,
@@ -127,6 +127,7 @@ def _run_chunk(arrays, lo, hi):
     stats, msq, r2lo, r2hi, stat, fin, st = _user_kernels(toy)["user_sweep"](
         np.ascontiguousarray(th), np.ascontiguousarray(tv), e, toy.offsets, toy.mats, steps, tail, individual,
         lyapunov, n_states, max_period, float(opts["period_tol"]), float(opts["period_rtol"]), bool(record_states),
+        float(arrays["noise_scale"]), np.ascontiguousarray(arrays["noise_keys"][idx % n_s]),
     )
     chunk = {name: np.ascontiguousarray(stats[:, col]) for col, name in enumerate(_USER_STATS) if name}
     chunk.update(mean_sq_norm=msq, min_r2=r2lo, max_r2=r2hi, status=stat,

@@ -16,7 +16,8 @@ from toyregimes._budget import DEFAULT_MAX_MEMORY, DEFAULT_MAX_SECONDS, SECONDS_
 from toyregimes._progress import bar_disabled
 from toyregimes._validate import as_constraint, as_float_array, as_int, as_positive, as_seed
 from toyregimes._version import __version__
-from toyregimes.kernels import batched, periods, pgd, rayleigh_batched, user_batched
+from toyregimes.kernels import batched, noise, periods, pgd, rayleigh_batched, user_batched
+from toyregimes.kernels.noise import run_key
 from toyregimes.lyapunov import initial_vectors, tangent_dimension
 from toyregimes.simulate import _check_toy
 from toyregimes.toys import Toy
@@ -156,7 +157,7 @@ def _canon(value):
 
 def _kernel_source_sha256() -> str:
     h = hashlib.sha256()
-    for module in (batched, pgd, periods, rayleigh_batched, user_batched):
+    for module in (batched, pgd, periods, rayleigh_batched, user_batched, noise):
         with open(module.__file__, "rb") as fh:
             h.update(fh.read())
     return h.hexdigest()
@@ -241,6 +242,7 @@ class SweepPlan:
             "n_points": self.n_points,
             "n_exponents": self.n_exponents,
             "kernel": "canonical" if self.fast else "exact",
+            "noise_scale": _canon(self.arrays["noise_scale"]),
         }
 
 
@@ -286,6 +288,7 @@ def make_plan(
     record_states: bool = False,
     n_exponents: int = 0,
     kernel: str = "fast",
+    noise_scale: float = 0.0,
     max_memory=DEFAULT_MAX_MEMORY,
     max_seconds=DEFAULT_MAX_SECONDS,
     **criteria,
@@ -346,7 +349,13 @@ def make_plan(
     theta0, tang0 = _initial(toy, seeds, individual)
     if kernel not in ("fast", "exact"):
         raise ValueError(f"kernel must be 'fast' or 'exact', got {kernel!r}")
-    fast = _is_canonical_like(toy) and kernel == "fast"
+    noise_scale = float(as_float_array(noise_scale, "noise_scale"))
+    if not noise_scale >= 0:
+        raise ValueError(f"noise_scale must be >= 0, got {noise_scale}")
+    if noise_scale > 0 and lyapunov:
+        raise ValueError("noise_scale > 0 cannot be combined with lyapunov=True (give lyapunov=False)")
+    # the canonical kernel has no noise: noisy sweeps of canonical toys run the exact kernel
+    fast = _is_canonical_like(toy) and kernel == "fast" and noise_scale == 0
     alpha = np.ascontiguousarray(toy.mats[:, 1, 1]) if fast else None
     # Kernels other than the canonical one need the toy.  Numba dispatchers would be rebuilt (and recompiled,
     # cache unused) when unpickled on a Dask worker, so the Rayleigh family's module-level kernels travel by
@@ -364,7 +373,8 @@ def make_plan(
         "fast": fast, "elr": elr, "n_seeds": len(seeds), "theta0": theta0, "tang0": tang0, "alpha": alpha,
         "steps": steps, "tail": tail, "individual": individual, "lyapunov": lyapunov, "n_states": n_states,
         "max_period": max_period, "opts": opts, "record_states": record_states, "toy": generic_toy,
-        "rayleigh_kernels": shared, "n_exponents": n_exponents,
+        "rayleigh_kernels": shared, "n_exponents": n_exponents, "noise_scale": noise_scale,
+        "noise_keys": np.array([run_key(s) for s in seeds], dtype=np.uint64),
         "spectrum_vectors": np.stack([initial_vectors(toy.dim, s, n_exponents) for s in seeds])
         if n_exponents else None,
     }

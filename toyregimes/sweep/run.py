@@ -132,6 +132,7 @@ def sweep(
     checkpoint=None,
     n_exponents: int = 0,
     kernel: str = "fast",
+    noise_scale: float = 0.0,
     max_memory=DEFAULT_MAX_MEMORY,
     max_seconds=DEFAULT_MAX_SECONDS,
     **criteria,
@@ -191,6 +192,10 @@ def sweep(
         Rayleigh-family kernel; other toys always use theirs), so every trajectory is ``simulate``'s bit for
         bit; one compiled kernel serves every number of groups (no compilation for a new ``n``), at about a
         third of the fast kernel's rate.
+    noise_scale : float >= 0
+        SI-consistent gradient noise, as ``simulate(..., noise_scale=)``: every point sees the noise of
+        ``simulate`` with its seed, so its trajectory is that run's bit for bit.  Needs ``lyapunov=False``;
+        noisy canonical toys run the exact kernel; no period test (the state never repeats exactly).
     **criteria
         Regime criteria overriding :data:`toyregimes.analysis.DEFAULTS`.
 
@@ -224,7 +229,7 @@ def sweep(
     """
     plan = make_plan(toy, elr, seeds, steps, tail, constraint, lyapunov, k=k, chunk_size=chunk_size,
                      record_states=record_states, n_exponents=n_exponents, max_memory=max_memory,
-                     max_seconds=max_seconds, kernel=kernel, **criteria)
+                     max_seconds=max_seconds, kernel=kernel, noise_scale=noise_scale, **criteria)
     _check_scheduler(scheduler, local_cluster)
     store = None
     if checkpoint is not None:

@@ -22,7 +22,7 @@ import pathlib
 import sys
 import tempfile
 
-from toyregimes.kernels import periods, pgd, user_batched
+from toyregimes.kernels import noise, periods, pgd, user_batched
 
 _HEADER = '''"""Kernels of a toyregimes expression toy: generated, do not edit (see toyregimes.toys.codegen)."""
 import math
@@ -30,6 +30,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from toyregimes.kernels.noise import fill_normals
 from toyregimes.kernels.periods import block_residuals, detect_period_rows
 from toyregimes.kernels.pgd import FLOOR, FLOOR_EVERY, STATUS_NONFINITE, STATUS_OK
 from toyregimes.kernels.user_batched import LYAP_BLOCKS, N_STATS
@@ -91,7 +92,7 @@ def _key(text: str) -> str:
 
     h = hashlib.sha256(text.encode())
     # the generated module calls these compiled functions: their code is linked into its cache entries
-    for module in (periods,):
+    for module in (periods, noise):
         h.update(pathlib.Path(module.__file__).read_bytes())
     h.update(f"numba {numba.__version__} python {sys.version}".encode())
     return h.hexdigest()[:32]
