@@ -7,6 +7,13 @@ read, compiled and cached on its own.  Every kernel has a slow numpy twin in ``t
   :func:`~toyregimes.kernels.pgd.specialise`), with its diagnostics; twin ``tests/reference.py``.
 * :mod:`~toyregimes.kernels.batched` -- many runs of the canonical toy at once with in-kernel tail
   statistics (the sweep engine); twin ``tests/reference_batched.py``.
+* :mod:`~toyregimes.kernels.rayleigh_batched` -- the same for every Rayleigh toy (any n, any d_i,
+  rotated), trajectories bit-identical to ``pgd``; twin ``tests/reference_rayleigh_batched.py``.
+* :mod:`~toyregimes.kernels.user_batched` -- sweeps of user toys: their single-run kernel per
+  trajectory in ``prange``, tail statistics in-kernel; reference ``tests/reference_user_chunk.py``.
+* :mod:`~toyregimes.kernels.periods`, :mod:`~toyregimes.kernels.tail_stats` -- period detection and
+  block standard errors shared by the sweep kernels; :mod:`~toyregimes.kernels.noise` -- counter-based
+  Gaussian numbers (the gradient noise of ``simulate`` and of noisy sweeps).
 * :mod:`~toyregimes.kernels.weight_decay` -- unconstrained SGD / momentum / AdamW with weight decay;
   twin ``tests/reference_train.py``.
 """

@@ -64,6 +64,7 @@ import numpy as np
 from numba import njit, prange
 
 from toyregimes.kernels.periods import block_periods, block_residuals
+from toyregimes.kernels.tail_stats import block_standard_error
 
 STATUS_OK = 0
 STATUS_NONFINITE = 1
@@ -656,16 +657,7 @@ def _canonical_sweep(
                 lyap[g] = ws[(lane + LANE_LYAP) * L + j] / tail if lyapunov else np.nan
                 lyap_se[g] = np.nan
                 if lyapunov and nb >= 2:
-                    bsum = 0.0
-                    for q in range(nb):
-                        bsum += ws[(lane + LANE_LB + q) * L + j] / (((q + 1) * tail) // nb - (q * tail) // nb)
-                    bmean = bsum / nb
-                    # two passes: sum(b^2) - nb mean^2 cancels to ~1e-8 where the blocks agree
-                    bsq = 0.0
-                    for q in range(nb):
-                        dev = ws[(lane + LANE_LB + q) * L + j] / (((q + 1) * tail) // nb - (q * tail) // nb) - bmean
-                        bsq += dev * dev
-                    lyap_se[g] = math.sqrt(bsq / (nb - 1) / nb)
+                    lyap_se[g] = block_standard_error(ws, (lane + LANE_LB) * L + j, L, nb, tail)
                 s1h = ws[(lane + LANE_S1H) * L + j]
                 loss_h1[g] = ws[(lane + LANE_K) * L + j] + s1h / n_h1 if n_h1 > 0 else np.nan
                 loss_h2[g] = ws[(lane + LANE_K) * L + j] + (ws[(lane + LANE_S1) * L + j] - s1h) / (tail - n_h1)

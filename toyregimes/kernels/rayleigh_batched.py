@@ -39,6 +39,7 @@ from numba import njit, prange
 from toyregimes.kernels.noise import normal
 from toyregimes.kernels.periods import block_periods, block_residuals
 from toyregimes.kernels.pgd import FLOOR, FLOOR_EVERY
+from toyregimes.kernels.tail_stats import block_standard_error
 
 STATUS_OK = 0
 STATUS_NONFINITE = 1
@@ -588,16 +589,7 @@ def _rayleigh_sweep(theta0, tang0, elr, offsets, mats, steps, tail, individual, 
                 lyap[gcol] = stats[8 * L + j] / tail if lyapunov else np.nan
                 lyap_se[gcol] = np.nan
                 if lyapunov and nb >= 2:
-                    bsum = 0.0
-                    for q in range(nb):
-                        bsum += lb[q * L + j] / (((q + 1) * tail) // nb - (q * tail) // nb)
-                    bmean = bsum / nb
-                    # two passes: sum(b^2) - nb mean^2 cancels to ~1e-8 where the blocks agree
-                    bsq = 0.0
-                    for q in range(nb):
-                        dev = lb[q * L + j] / (((q + 1) * tail) // nb - (q * tail) // nb) - bmean
-                        bsq += dev * dev
-                    lyap_se[gcol] = math.sqrt(bsq / (nb - 1) / nb)
+                    lyap_se[gcol] = block_standard_error(lb, j, L, nb, tail)
                 s1h = stats[7 * L + j]
                 loss_h1[gcol] = stats[j] + s1h / n_h1 if n_h1 > 0 else np.nan
                 loss_h2[gcol] = stats[j] + (stats[L + j] - s1h) / (tail - n_h1)

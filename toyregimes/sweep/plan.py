@@ -16,7 +16,7 @@ from toyregimes._budget import DEFAULT_MAX_MEMORY, DEFAULT_MAX_SECONDS, SECONDS_
 from toyregimes._progress import bar_disabled
 from toyregimes._validate import as_constraint, as_float_array, as_int, as_positive, as_seed
 from toyregimes._version import __version__
-from toyregimes.kernels import batched, noise, periods, pgd, rayleigh_batched, user_batched
+from toyregimes.kernels import batched, noise, periods, pgd, rayleigh_batched, tail_stats, user_batched
 from toyregimes.kernels.noise import run_key
 from toyregimes.lyapunov import initial_vectors, tangent_dimension
 from toyregimes.simulate import _check_toy
@@ -157,7 +157,7 @@ def _canon(value):
 
 def _kernel_source_sha256() -> str:
     h = hashlib.sha256()
-    for module in (batched, pgd, periods, rayleigh_batched, user_batched, noise):
+    for module in (batched, pgd, periods, rayleigh_batched, user_batched, noise, tail_stats):
         with open(module.__file__, "rb") as fh:
             h.update(fh.read())
     return h.hexdigest()
