@@ -64,7 +64,7 @@ import numpy as np
 from numba import njit, prange
 
 from toyregimes.kernels.periods import block_periods, block_residuals
-from toyregimes.kernels.tail_stats import block_standard_error
+from toyregimes.kernels.tail_stats import block_standard_error, write_summary
 
 STATUS_OK = 0
 STATUS_NONFINITE = 1
@@ -581,7 +581,6 @@ def _canonical_sweep(
     radii = group_radii(x0, y0)
     lane = ROW_LANE * n
     nb = min(LYAP_BLOCKS, tail)
-    n_h1 = tail // 2
     for b in prange(nblocks):
         ws = np.empty((ROW_LANE * n + N_LANE_ROWS) * L)
         buf = np.empty((n_states, 2 * n, L))
@@ -634,33 +633,19 @@ def _canonical_sweep(
                     for r in range(n_states):
                         for c in range(2 * n):
                             states[g, r, c] = buf[r, c, j]
+                se = np.nan
+                if lyapunov and nb >= 2 and not fail:
+                    se = block_standard_error(ws, (lane + LANE_LB) * L + j, L, nb, tail)
+                write_summary(g, fail, ws[(lane + LANE_K) * L + j], ws[(lane + LANE_S1) * L + j],
+                              ws[(lane + LANE_S2) * L + j], ws[(lane + LANE_D2) * L + j],
+                              ws[(lane + LANE_LYAP) * L + j], se, ws[(lane + LANE_S1H) * L + j], tail, lyapunov,
+                              mean_loss, std_loss, mean_cos, rms_step, lyap, lyap_se, loss_h1, loss_h2)
                 if fail:
-                    mean_loss[g] = np.nan
-                    std_loss[g] = np.nan
-                    mean_cos[g] = np.nan
-                    rms_step[g] = np.nan
-                    lyap[g] = np.nan
-                    lyap_se[g] = np.nan
-                    loss_h1[g] = np.nan
-                    loss_h2[g] = np.nan
                     for i in range(n):
                         mean_sq[i, g] = np.nan
                         min_r2[i, g] = np.nan
                         max_r2[i, g] = np.nan
                     continue
-                s1 = ws[(lane + LANE_S1) * L + j] / tail
-                mean_loss[g] = ws[(lane + LANE_K) * L + j] + s1
-                std_loss[g] = math.sqrt(max(0.0, ws[(lane + LANE_S2) * L + j] / tail - s1 * s1))
-                msd = ws[(lane + LANE_D2) * L + j] / tail
-                mean_cos[g] = 1.0 - 0.5 * msd
-                rms_step[g] = math.sqrt(msd)
-                lyap[g] = ws[(lane + LANE_LYAP) * L + j] / tail if lyapunov else np.nan
-                lyap_se[g] = np.nan
-                if lyapunov and nb >= 2:
-                    lyap_se[g] = block_standard_error(ws, (lane + LANE_LB) * L + j, L, nb, tail)
-                s1h = ws[(lane + LANE_S1H) * L + j]
-                loss_h1[g] = ws[(lane + LANE_K) * L + j] + s1h / n_h1 if n_h1 > 0 else np.nan
-                loss_h2[g] = ws[(lane + LANE_K) * L + j] + (ws[(lane + LANE_S1) * L + j] - s1h) / (tail - n_h1)
                 for i in range(n):
                     mean_sq[i, g] = ws[(ROW_SQ * n + i) * L + j] / tail
                     min_r2[i, g] = ws[(ROW_MIN_R2 * n + i) * L + j]

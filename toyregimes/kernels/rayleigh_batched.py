@@ -39,7 +39,7 @@ from numba import njit, prange
 from toyregimes.kernels.noise import normal
 from toyregimes.kernels.periods import block_periods, block_residuals
 from toyregimes.kernels.pgd import FLOOR, FLOOR_EVERY
-from toyregimes.kernels.tail_stats import block_standard_error
+from toyregimes.kernels.tail_stats import block_standard_error, write_summary
 
 STATUS_OK = 0
 STATUS_NONFINITE = 1
@@ -505,7 +505,6 @@ def _rayleigh_sweep(theta0, tang0, elr, offsets, mats, steps, tail, individual, 
     res_end = np.empty(m)
     radii0 = group_radii(theta0, offsets)
     nb = min(LYAP_BLOCKS, tail)
-    n_h1 = tail // 2
     for b in prange(nblocks):
         th = np.empty(dim * L)
         nx = np.empty(dim * L)
@@ -566,33 +565,18 @@ def _rayleigh_sweep(theta0, tang0, elr, offsets, mats, steps, tail, individual, 
                     for t in range(n_states):
                         for r in range(dim):
                             states[gcol, t, r] = buf[t, r, j]
+                se = np.nan
+                if lyapunov and nb >= 2 and not fail:
+                    se = block_standard_error(lb, j, L, nb, tail)
+                write_summary(gcol, fail, stats[j], stats[L + j], stats[2 * L + j], stats[3 * L + j], stats[8 * L + j],
+                              se, stats[7 * L + j], tail, lyapunov, mean_loss, std_loss, mean_cos, rms_step, lyap,
+                              lyap_se, loss_h1, loss_h2)
                 if fail:
-                    mean_loss[gcol] = np.nan
-                    std_loss[gcol] = np.nan
-                    mean_cos[gcol] = np.nan
-                    rms_step[gcol] = np.nan
-                    lyap[gcol] = np.nan
-                    lyap_se[gcol] = np.nan
-                    loss_h1[gcol] = np.nan
-                    loss_h2[gcol] = np.nan
                     for i in range(n):
                         mean_sq[i, gcol] = np.nan
                         min_r2[i, gcol] = np.nan
                         max_r2[i, gcol] = np.nan
                     continue
-                s1 = stats[L + j] / tail
-                mean_loss[gcol] = stats[j] + s1
-                std_loss[gcol] = math.sqrt(max(0.0, stats[2 * L + j] / tail - s1 * s1))
-                msd = stats[3 * L + j] / tail
-                mean_cos[gcol] = 1.0 - 0.5 * msd
-                rms_step[gcol] = math.sqrt(msd)
-                lyap[gcol] = stats[8 * L + j] / tail if lyapunov else np.nan
-                lyap_se[gcol] = np.nan
-                if lyapunov and nb >= 2:
-                    lyap_se[gcol] = block_standard_error(lb, j, L, nb, tail)
-                s1h = stats[7 * L + j]
-                loss_h1[gcol] = stats[j] + s1h / n_h1 if n_h1 > 0 else np.nan
-                loss_h2[gcol] = stats[j] + (stats[L + j] - s1h) / (tail - n_h1)
                 for i in range(n):
                     mean_sq[i, gcol] = sq[i * L + j] / tail
                     min_r2[i, gcol] = r2min[i * L + j]
