@@ -5,6 +5,7 @@ import pytest
 import xarray as xr
 
 import toyregimes as tr
+from toyregimes.kernels.noise import fill_normals, run_key
 from toyregimes.simulate import state_vector
 
 from . import reference as ref
@@ -175,7 +176,8 @@ def test_noisy_kernel_equals_numpy_twin_with_the_same_noise(name, constraint):
     toy = TOYS[name]
     elr, sigma = 0.5 / np.sum(toy.alpha_eff), 0.7
     run = tr.simulate(toy, elr=elr, steps=300, constraint=constraint, seed=6, noise_scale=sigma)
-    noise = sigma * np.random.default_rng([6, 2]).standard_normal((300, toy.dim))
+    # simulate's noise: the counter-based numbers of the seed (tested in tests/test_noise.py)
+    noise = sigma * fill_normals(run_key(6), 300, toy.dim)
     rec, final = ref.run(_twin_loss_grad(toy), toy.random_point(6), elr, 300, constraint, toy.dims, noise)
     np.testing.assert_allclose(run.loss, rec["loss"], rtol=1e-11, atol=1e-12)
     np.testing.assert_allclose(run.sq_norm, rec["sq_norm"], rtol=1e-11, atol=1e-12)

@@ -39,6 +39,12 @@ def _gradient(t):
     return g
 
 
+@pytest.fixture(scope="module")
+def custom_toy():
+    """One custom toy for the module: a user toy's kernels compile per toy and process (~1 min)."""
+    return tr.toys.custom(_value, _gradient, dims=[2, 3], check_points=2)
+
+
 def _compare(toy, k_or_elr, constraint="total", record_states=True):
     plan = make_plan(toy, elr=k_or_elr, seeds=3, steps=600, tail=200, constraint=constraint,
                      record_states=record_states, chunk_size=10**6)
@@ -59,8 +65,8 @@ def _compare(toy, k_or_elr, constraint="total", record_states=True):
     return got
 
 
-def test_custom_toy_sweep_equals_reference():
-    toy = tr.toys.custom(_value, _gradient, dims=[2, 3], check_points=2)
+def test_custom_toy_sweep_equals_reference(custom_toy):
+    toy = custom_toy
     for constraint in ("total", "individual"):
         got = _compare(toy, np.array([0.02, 0.2, 0.5]), constraint)
         assert len(set(got["period"].tolist())) > 1  # not all alike
@@ -120,8 +126,8 @@ def test_expression_text_never_reaches_generated_source(bad):
         tr.toys.from_expression(bad, GROUPS)
 
 
-def test_noisy_sweep_of_a_custom_toy_equals_simulate():
-    toy = tr.toys.custom(_value, _gradient, dims=[2, 3], check_points=2)
+def test_noisy_sweep_of_a_custom_toy_equals_simulate(custom_toy):
+    toy = custom_toy
     res = tr.sweep(toy, elr=[0.1, 0.6], seeds=[0, 4], steps=300, tail=100, lyapunov=False, noise_scale=0.5,
                    record_states=True, progress=False)
     for i, e in enumerate(res.elr.values):
