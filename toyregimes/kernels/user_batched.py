@@ -17,13 +17,13 @@ reference is the per-record reduction ``tests/reference_user_chunk.py``.
 from __future__ import annotations
 
 import math
-import types
 
 import numpy as np
 from numba import njit, prange
 
 from toyregimes.kernels.noise import fill_normals
 from toyregimes.kernels.periods import block_residuals, detect_period_rows
+from toyregimes.kernels.pgd import _rebind
 
 # The tail is cut into LYAP_BLOCKS blocks whose exponents give the standard error of the exponent.
 LYAP_BLOCKS = 8
@@ -163,11 +163,6 @@ def _user_sweep_impl(theta0, tang0, elr, offsets, mats, steps, tail, individual,
         _reduce_run(loss, sqr, angle, growth, tail_states, head_states, st, elr[c], steps, tail, lyapunov,
                     period_tol, period_rtol, max_period, offsets, mats, individual, stats[c], sq[c], r2lo[c], r2hi[c])
     return stats, sq, r2lo, r2hi, status, final, states
-
-
-def _rebind(fn, namespace):
-    """A copy of ``fn`` whose globals are ``namespace`` (Numba reads globals at compile time)."""
-    return types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__, fn.__closure__)
 
 
 def specialise(pgd_run, sharpness):
