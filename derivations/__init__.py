@@ -35,7 +35,7 @@ __all__ = [
     "select_claims",
 ]
 
-FAMILY_MODULES = ("scale_invariance", "elr_split", "canonical", "weight_decay")
+FAMILY_MODULES = ("scale_invariance", "elr_split", "canonical", "neutral_modes", "weight_decay")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Negative controls: deliberately wrong variants of three real claims.
+"""Negative controls: deliberately wrong variants of real claims.
 
 Each reuses the *same* derivation code as the real claim with one formula changed, so a checker
 that passes them would be broken.  They are not in the default registry; the tests assert that
@@ -13,6 +13,7 @@ import sympy as sp
 from . import Claim
 from .canonical import equilibrium_checks, resonance_checks, stationarity_checks
 from .elr_split import every_split_checks, threshold_exists_checks
+from .neutral_modes import neutral_mode_checks
 from .weight_decay import sgd_equilibrium_checks
 
 FAMILY = "negative control"
@@ -36,6 +37,13 @@ NEGATIVE_CONTROLS = [
     Claim("wrong_resonance_cos_2theta", FAMILY,
           "WRONG: rho(k) = p/q at k = sqrt(2 / (1 +- cos(2 pi p/q))) (true: cos(pi p/q)).",
           lambda: resonance_checks(lambda t: sp.cos(2 * t), _wrong_resonance_k).result()),
+    Claim("wrong_neutral_real_part", FAMILY,
+          "WRONG: the neutral pair has real part 1 - 4(k^2 - 1)/k^4 (true: 1 - 8(k^2 - 1)/k^4).",
+          lambda: neutral_mode_checks(lambda k_: 1 - 4 * (k_**2 - 1) / k_**4).result()),
+    Claim("wrong_neutral_no_projection_coupling", FAMILY,
+          "WRONG: the projection onto the sphere does not couple the groups (r_i'^2 = r~_i^2 / k^2 "
+          "with S frozen at its orbit value).",
+          lambda: neutral_mode_checks(lambda k_: 1 - 8 * (k_**2 - 1) / k_**4, renormalise=False).result()),
 ]
 
 

@@ -51,16 +51,19 @@ def test_dynamics_claims_are_checked_against_simulation(results):
 # ----------------------------------------------------------------------------- negative controls
 def test_negative_controls_fail():
     rows = run_claims(claims=negative_controls())
-    assert len(rows) == 6
+    assert len(rows) == 8
     for row in rows:
         assert row["status"] == "failed", row["name"]
     by_name = {row["name"]: row for row in rows}
     # A wrong closed form is refuted at high-precision points, not only numerically ...
     for name in ("wrong_threshold_2_over_A", "wrong_equilibrium_loss_sign", "wrong_sgd_cos_2gamma",
-                 "wrong_resonance_cos_2theta", "wrong_stationarity_no_square"):
+                 "wrong_resonance_cos_2theta", "wrong_stationarity_no_square", "wrong_neutral_real_part",
+                 "wrong_neutral_no_projection_coupling"):
         assert POINTS in by_name[name]["method"], by_name[name]["method"]
     # ... and a wrong library value by the cross-check against the derived one
     assert "theory cross-check" in by_name["wrong_library_threshold_every_split"]["method"]
+    # The general-n proof's wrong real part is also refuted by the independent finite-difference spectra.
+    assert "finite differences of theory.canonical_step" in by_name["wrong_neutral_real_part"]["method"]
 
 
 def test_verify_exit_status_1_on_a_failing_claim(monkeypatch, capsys):
