@@ -95,10 +95,12 @@ def _min_max_stability() -> Checks:
              stable == sp.Interval.open(0, 1), "sympy solve_univariate_inequality")
     chk.true("maximum always unstable: 1 + 2c > 1", (1 + 2 * c - 1).is_positive)
     cs = np.array([0.1, 0.3, 0.8, 0.95])
-    chk.close("theory.minimum_multiplier(c) == 1 - 2c",
-              tr.theory.minimum_multiplier(cs), [float((1 - 2 * c).subs(c, v)) for v in cs], 1e-15)
-    chk.close("theory.single_group_lyapunov(c) == log|1 - 2c|",
-              tr.theory.single_group_lyapunov(cs), np.log(np.abs(1 - 2 * cs)), 1e-15)
+    # The library against the *derived* derivative (not a re-typed 1 - 2c).
+    at_min = [dmap.subs({phi: 0, c: sp.Float(v)}) for v in cs]
+    chk.close("theory.minimum_multiplier(c) == d phi'/d phi at the minimum",
+              tr.theory.minimum_multiplier(cs), [float(m) for m in at_min], 1e-15)
+    chk.close("theory.single_group_lyapunov(c) == log|d phi'/d phi| at the minimum",
+              tr.theory.single_group_lyapunov(cs), [float(sp.log(sp.Abs(m))) for m in at_min], 1e-15)
     # Dynamics (n = 1, so c = eta alpha): the step angle |phi_t - phi_{t+1}| contracts by |1 - 2c|
     # near the minimum and expands by 1 + 2c near the maximum.  The linearisation error is
     # O(phi^2), so the ratio is read where phi ~ 1e-4 (tolerance 1e-5 relative).
@@ -141,8 +143,8 @@ def two_cycle_checks(loss_of) -> Checks:
     cs = np.array([1.1, 1.6, 2.5, 7.0])
     chk.close("theory.two_cycle_angle: cos 2phi* = 1/c", np.cos(2 * tr.theory.two_cycle_angle(cs)),
               1 / cs, 1e-14)
-    chk.close("theory.two_cycle_multiplier", tr.theory.two_cycle_multiplier(cs),
-              [float(((1 - 2 / c**2) ** 2).subs(c, v)) for v in cs], 1e-14)
+    chk.close("theory.two_cycle_multiplier == the chain-rule product m1 m2", tr.theory.two_cycle_multiplier(cs),
+              [float((m1 * m2).subs(c, sp.Float(v))) for v in cs], 1e-14)
     chk.close("theory.two_cycle_loss", tr.theory.two_cycle_loss(2.0, cs),
               [float(loss_of(sp.Integer(2), sp.Float(v))) for v in cs], 1e-14)
     # Dynamics: one group (n = 1, c = eta alpha).  After 3000 steps the cycle is reached to
@@ -202,7 +204,9 @@ def equilibrium_checks(loss_of) -> Checks:
                   [*tr.theory.equilibrium_sq_norms(alpha), tr.theory.equilibrium_cos_angle(alpha, ev),
                    tr.theory.equilibrium_grad_norm(alpha, ev),
                    tr.theory.equilibrium_step_norm_growth(alpha, ev)],
-                  [*(alpha / a_), 1 / kv, np.sqrt(a_**2 - 1 / ev**2), kv**2], 1e-13)
+                  # the derived S and |grad F|^2 above, evaluated (not re-typed closed forms)
+                  [*(alpha / a_), float(1 / sp.sqrt(S.subs(k, kv))),
+                   float(sp.sqrt(grad2.subs({A: a_, k: kv}))), float(S.subs(k, kv))], 1e-13)
         p0 = np.full(alpha.size, 0.5 * np.arccos(1 / kv))
         p1, q1, _ = tr.theory.canonical_step(p0, alpha / a_, alpha, ev)
         p2, q2, _ = tr.theory.canonical_step(p1, q1, alpha, ev)

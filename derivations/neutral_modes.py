@@ -25,7 +25,8 @@ vector at a point of the 2-cycle (all ``phi_i = s phi*``, ``s = +-1``, ``cos 2 p
 
 Every step is a sympy identity on the entries *derived* in step 1 (not on re-typed formulas): that
 the coupling coefficients depend on the other group's ``q_j`` only and linearly, that ``v'`` has no
-``dphi_i`` or ``u_i`` term, that the 2 x 2 block is the same for every group, and its det and trace.  Independently, the eigenvalues of finite-difference Jacobians of two steps of
+``dphi_i`` or ``u_i`` term, that the 2 x 2 block is the same for every group, and its det and trace.
+Independently, the eigenvalues of finite-difference Jacobians of two steps of
 :func:`toyregimes.theory.canonical_step` are compared with the predicted multiset for n up to 8.
 """
 

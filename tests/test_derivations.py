@@ -15,7 +15,8 @@ import pytest
 import sympy as sp
 
 import toyregimes.derivations as derivations
-from toyregimes.derivations import all_claims, negative_controls, run_claims
+import toyregimes.theory as tr_theory
+from toyregimes.derivations import all_claims, negative_controls, run_claim, run_claims
 from toyregimes.derivations.equality import POINTS, SIMPLIFY, check_equal
 from toyregimes.derivations.report import JSON_KEYS, format_table, main, readme_section, verify
 
@@ -24,9 +25,44 @@ CLAIM_NAMES = [c.name for c in all_claims()]
 CHEAP = "threshold_every_split_unstable"  # sympy only, no simulation: fast in a subprocess
 
 
+# Public closed forms of toyregimes.theory that no claim checks, with the test that checks them instead.
+CHECKED_ELSEWHERE = {
+    "random_level": "tests/test_toys.py::test_random_level_matches_monte_carlo",
+    "momentum_equilibrium_angle": "tests/test_train.py (SGD with momentum, measured angle)",
+    "adamw_equilibrium_sq_norm": "tests/test_train.py::test_adamw_equilibrium_on_rotated_toy_and_axis_aligned_caveat",
+    "adamw_equilibrium_angle": "tests/test_train.py::test_adamw_equilibrium_on_rotated_toy_and_axis_aligned_caveat",
+}
+
+
+def _theory_functions():
+    return [n for n in tr_theory.__all__ if callable(getattr(tr_theory, n))]
+
+
+def _spy(func, name, calls, current):
+    def spy(*args, **kwargs):
+        calls.setdefault(name, set()).add(current[0])
+        return func(*args, **kwargs)
+    return spy
+
+
 @pytest.fixture(scope="module")
-def results():
-    return {r["name"]: r for r in run_claims()}
+def traced():
+    """Every claim's report row, and which library closed forms each claim called while it ran."""
+    calls: dict[str, set[str]] = {}
+    current = [""]
+    with pytest.MonkeyPatch.context() as mp:
+        for name in _theory_functions():
+            mp.setattr(tr_theory, name, _spy(getattr(tr_theory, name), name, calls, current))
+        rows = {}
+        for claim in all_claims():
+            current[0] = claim.name
+            rows[claim.name] = run_claim(claim)
+    return rows, calls
+
+
+@pytest.fixture(scope="module")
+def results(traced):
+    return traced[0]
 
 
 # ----------------------------------------------------------------------------- registry
@@ -64,6 +100,59 @@ def test_negative_controls_fail():
     assert "theory cross-check" in by_name["wrong_library_threshold_every_split"]["method"]
     # The general-n proof's wrong real part is also refuted by the independent finite-difference spectra.
     assert "finite differences of theory.canonical_step" in by_name["wrong_neutral_real_part"]["method"]
+
+
+def _perturbed(value, eps=1e-3):
+    """``value`` off by a relative 1e-3 (tuples, arrays, floats and complex; None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return tuple(_perturbed(v, eps) for v in value)
+    arr = np.asarray(value)
+    return value * (1 + eps) + (eps if not np.any(arr) else 0)
+
+
+def test_every_library_closed_form_is_checked_by_some_claim(traced):
+    """Mutation test: a 0.1% error in any public function of toyregimes.theory fails a claim that calls it.
+
+    So no claim compares the library with a copy of itself, and no closed form goes unchecked (except
+    the ones listed in CHECKED_ELSEWHERE, which simulations in other tests check).
+    """
+    _, calls = traced
+    claims = {c.name: c for c in all_claims()}
+    public = set(_theory_functions())
+    assert public - set(calls) == set(CHECKED_ELSEWHERE), "a closed form is neither claimed nor listed"
+    survived = []
+    for name, users in sorted(calls.items()):
+        if name not in public:
+            continue
+        original = getattr(tr_theory, name)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(tr_theory, name, lambda *a, _f=original, **k: _perturbed(_f(*a, **k)))
+            statuses = [run_claim(claims[c])["status"] for c in sorted(users)]
+        if "failed" not in statuses:
+            survived.append(name)
+    assert not survived, f"a 0.1% error in these library functions passes every claim: {survived}"
+
+
+def test_the_mutation_test_detects_an_unchecked_function(traced, monkeypatch):
+    """Negative control of the mutation test: with the claim's library check removed, the error survives."""
+    import toyregimes.derivations.canonical as canonical_claims
+
+    monkeypatch.setattr(canonical_claims.tr.theory, "single_group_lyapunov",
+                        lambda c: _perturbed(np.log(np.abs(1 - 2 * np.asarray(c)))))
+    assert run_claims(["minimum_maximum_stability"])[0]["status"] == "failed"
+    # The same mutation with the theory cross-check dropped from the claim's checks passes it:
+    # the checker, not luck, caught it.
+    real_close = canonical_claims.Checks.close
+
+    def skip_lyapunov(self, label, *args, **kwargs):
+        if "single_group_lyapunov" in label:
+            return True
+        return real_close(self, label, *args, **kwargs)
+
+    monkeypatch.setattr(canonical_claims.Checks, "close", skip_lyapunov)
+    assert run_claims(["minimum_maximum_stability"])[0]["status"] == "passed"
 
 
 def test_verify_exit_status_1_on_a_failing_claim(monkeypatch, capsys):
