@@ -15,7 +15,7 @@ from toyregimes._budget import (
 from toyregimes._validate import as_constraint, as_float_array, as_int, as_positive, as_seed
 from toyregimes._version import __version__
 from toyregimes.kernels import pgd
-from toyregimes.kernels.noise import fill_normals, run_key
+from toyregimes.kernels.noise import batch_key, fill_normals, minibatch_indices, run_key
 from toyregimes.toys import Toy
 
 __all__ = ["simulate", "initial_point", "state_vector"]
@@ -58,6 +58,7 @@ def simulate(
     sharpness: bool = True,
     tail=None,
     *,
+    batch=None,
     max_memory=DEFAULT_MAX_MEMORY,
     max_seconds=DEFAULT_MAX_SECONDS,
 ) -> xr.Dataset:
@@ -103,6 +104,12 @@ def simulate(
         ones, so the classification can tell a period residual that shrinks (approach to a
         neutrally stable orbit) from one that does not.  ``record_every`` must be <= ``tail``, so that
         the window holds a record.
+    batch : int, optional
+        Minibatch size for a stochastic toy (:func:`toyregimes.toys.stochastic`): every step uses the
+        gradient of the mean of ``batch`` distinct per-sample functions, drawn afresh at each step from a
+        counter-based stream of ``seed`` (:func:`toyregimes.kernels.noise.minibatch_indices`), so a
+        :func:`toyregimes.sweep` point with this seed sees the same minibatches.  None (default): the
+        full-batch gradient.  Not combinable with ``lyapunov``.
     max_memory, max_seconds : float or None
         Size guard (:mod:`toyregimes._budget`): the estimated memory (bytes) and time (seconds) of the
         run must stay below these, else ``ValueError`` before anything is allocated; None lifts a limit.
@@ -142,6 +149,9 @@ def simulate(
         raise ValueError(f"noise_scale must be >= 0, got {noise_scale}")
     if noise_scale > 0 and lyapunov:
         raise ValueError("noise_scale > 0 cannot be combined with lyapunov=True")
+    batch = as_batch(toy, batch)
+    if batch and lyapunov:
+        raise ValueError("batch (minibatch gradients) cannot be combined with lyapunov=True")
     theta0 = initial_point(toy, seed, init)
     # The tangent vector is drawn after the initial point from its own stream, so switching the
     # Lyapunov estimate on never changes the trajectory.
@@ -153,7 +163,8 @@ def simulate(
     if record_every > tail:  # else the tail window holds no record and has no statistics
         raise ValueError(f"record_every must be <= tail ({tail} steps; default steps // 2), got {record_every}")
     check_budget(f"simulate (steps = {steps}, record_every = {record_every})",
-                 *run_cost(toy, steps, record_every, lyapunov, noise_scale > 0, sharpness), max_memory, max_seconds)
+                 *run_cost(toy, steps, record_every, lyapunov, noise_scale > 0, sharpness, batch), max_memory,
+                 max_seconds)
     head_start = min(steps - tail, steps - tail_len)
 
     args = (theta0, tangent0, elr, steps, record_every, constraint == "individual", lyapunov, tail_len,
@@ -162,7 +173,10 @@ def simulate(
     if noise_scale > 0:
         # counter-based numbers (kernels/noise.py): a sweep point with this seed sees the same noise
         noise = noise_scale * fill_normals(run_key(seed), steps, toy.dim)
-    out = toy.kernels["pgd_run"](*args, noise, bool(sharpness), head_start)
+    samples = batch_idx = None
+    if batch:
+        samples, batch_idx = toy.samples, minibatch_indices(batch_key(seed), steps, toy.samples.shape[0], batch)
+    out = toy.kernels["pgd_run"](*args, noise, bool(sharpness), head_start, samples, batch_idx)
     loss, sq, geff, angle, sharp, tsharp, growth, last, final, status, fail_step, head = out
     record_steps = np.arange(0, steps, record_every, dtype=np.int64)
     with np.errstate(over="ignore", divide="ignore"):  # elr ~ 1e308 over r_i^2 < 1: inf is the true value
@@ -179,6 +193,7 @@ def simulate(
         "record_every": record_every,
         "lyapunov": int(lyapunov),
         "noise_scale": noise_scale,
+        "batch": batch,
         "sharpness": int(bool(sharpness)),
         "toy": toy.spec_json,
         "toy_kind": toy.kind,
@@ -220,12 +235,26 @@ def simulate(
     )
 
 
-def run_cost(toy: Toy, steps: int, record_every: int, lyapunov: bool, noise: bool, sharpness: bool):
+def as_batch(toy: Toy, batch) -> int:
+    """Validated minibatch size (0 for full batch): ``1 <= batch <= n_samples`` of a stochastic toy."""
+    if batch is None:
+        return 0
+    if toy.samples is None:
+        raise ValueError(f"batch needs a stochastic toy (toys.stochastic(...)), got a {toy.kind} toy")
+    n_samples = toy.samples.shape[0]
+    batch = as_int(batch, "batch", minimum=1)
+    if batch > n_samples:
+        raise ValueError(f"batch must be in [1, {n_samples}] (the number of samples), got {batch}")
+    return batch
+
+
+def run_cost(toy: Toy, steps: int, record_every: int, lyapunov: bool, noise: bool, sharpness: bool, batch: int = 0):
     """Estimated ``(bytes, seconds)`` of :func:`simulate`: its records (14 + 4 n_groups floats each, twice
-    over while the Dataset is built), the noise array, and the per-step cost of the kernel."""
+    over while the Dataset is built), the noise and minibatch-index arrays, and the per-step cost of the kernel."""
     n_rec = -(-steps // record_every)
     nbytes = 2 * 8.0 * n_rec * (14 + 4 * toy.n_groups) + (8.0 * steps * toy.dim if noise else 0.0)
-    per_step = toy.dim * (toy.dim if lyapunov else 1)
+    nbytes += 8.0 * steps * batch
+    per_step = toy.dim * (toy.dim if lyapunov else 1) + batch * toy.mats[0].size * toy.n_groups
     seconds = SECONDS_PER_COORD_STEP * steps * per_step
     if sharpness:
         seconds += SECONDS_PER_SHARPNESS_COORD * n_rec * toy.dim

@@ -43,6 +43,35 @@ def normal(key, t, p):
 
 
 @njit(cache=True)
+def uniform(key, t, p):
+    """Uniform number in [0, 1) of run ``key``, step ``t``, counter ``p`` (the hash of :func:`normal`)."""
+    counter = (np.uint64(t) << np.uint64(32)) | np.uint64(p)
+    return np.float64(_mix(key ^ _mix(counter * _GOLDEN + _GOLDEN)) >> np.uint64(11)) * _TWO_53
+
+
+@njit(cache=True)
+def minibatch_indices(key, steps, n_samples, batch):
+    """``(steps, batch)`` sample indices: at every step ``batch`` distinct samples of ``n_samples``.
+
+    Step ``t`` draws without replacement by a partial Fisher-Yates shuffle of ``0 .. n_samples - 1`` whose
+    ``j``-th swap partner comes from :func:`uniform` ``(key, t, j)``: the minibatch of a step is a pure
+    function of the key and the step, whatever order or chunk the runs are in.
+    """
+    out = np.empty((steps, batch), dtype=np.int64)
+    perm = np.empty(n_samples, dtype=np.int64)
+    for t in range(steps):
+        for i in range(n_samples):
+            perm[i] = i
+        for j in range(batch):
+            r = j + min(n_samples - j - 1, int(uniform(key, t, j) * (n_samples - j)))
+            tmp = perm[j]
+            perm[j] = perm[r]
+            perm[r] = tmp
+            out[t, j] = perm[j]
+    return out
+
+
+@njit(cache=True)
 def fill_normals(key, steps, dim):
     """``(steps, dim)`` array of :func:`normal` numbers of run ``key``."""
     out = np.empty((steps, dim))
@@ -55,3 +84,8 @@ def fill_normals(key, steps, dim):
 def run_key(seed) -> np.uint64:
     """The noise key of the run with this seed (from ``numpy.random.SeedSequence([seed, 2])``)."""
     return np.random.SeedSequence([int(seed), 2]).generate_state(1, np.uint64)[0]
+
+
+def batch_key(seed) -> np.uint64:
+    """The minibatch key of the run with this seed (``SeedSequence([seed, 3])``: independent of the noise)."""
+    return np.random.SeedSequence([int(seed), 3]).generate_state(1, np.uint64)[0]

@@ -203,7 +203,7 @@ def _project_tangent(theta, offsets, individual, radii, v):
 
 def _pgd_run_impl(
     theta0, tangent0, elr, steps, record_every, individual, lyapunov, tail_len, offsets, mats, noise=None,
-    with_sharpness=True, head_start=-1,
+    with_sharpness=True, head_start=-1, samples=None, batch_idx=None,
 ):
     """Projected gradient descent on the sphere, recording diagnostics every ``record_every`` steps.
 
@@ -224,7 +224,11 @@ def _pgd_run_impl(
     the status says at which step it happened.  With ``head_start >= 0`` the ``tail_len`` states from
     ``theta_{head_start}`` on are kept too (the head of the tail window, for the trend of the period
     residual).  After every ``FLOOR_EVERY``-th step every group is floored (:func:`_floor_group`), and
-    so are tangent components below ``FLOOR``.
+    so are tangent components below ``FLOOR``.  With ``samples`` (``(N, n, dmax, dmax)`` per-sample group
+    matrices of a stochastic Rayleigh toy) and ``batch_idx`` (``(steps, B)`` sample indices) the step uses
+    the minibatch gradient: the gradient of the Rayleigh quotient of the mean of the ``B`` matrices (the
+    quotient is linear in the matrix, so this is the mean of the per-sample gradients).  The recorded
+    loss and gradient norm stay the full-batch ones.
     """
     dim = theta0.size
     n = offsets.size - 1
@@ -250,6 +254,11 @@ def _pgd_run_impl(
         radii[i] = math.sqrt(np.sum(theta[offsets[i] : offsets[i + 1]] ** 2))
     v = tangent0.copy()
     hv = np.empty(dim)
+    minibatch = False
+    if batch_idx is not None:  # (a None argument prunes this branch at compile time)
+        minibatch = batch_idx.shape[0] > 0
+    mbar = np.zeros_like(mats)
+    bgrad = np.empty(dim)
     if lyapunov:
         _project_tangent(theta, offsets, individual, radii, v)
         v /= math.sqrt(np.sum(v * v))
@@ -263,8 +272,18 @@ def _pgd_run_impl(
         if head_start >= 0 and head_start <= t < head_start + tail_len:
             head_buf[t - head_start, :] = theta
         loss = _loss_grad(theta, offsets, mats, grad)
-        for p in range(dim):
-            nxt[p] = theta[p] - elr * grad[p]
+        if minibatch:
+            nb = batch_idx.shape[1]
+            mbar[:] = 0.0
+            for q in range(nb):
+                mbar += samples[batch_idx[t, q]]
+            mbar /= nb
+            _loss_grad(theta, offsets, mbar, bgrad)
+            for p in range(dim):
+                nxt[p] = theta[p] - elr * bgrad[p]
+        else:
+            for p in range(dim):
+                nxt[p] = theta[p] - elr * grad[p]
         if noise is not None:
             for i in range(n):
                 a = offsets[i]

@@ -21,7 +21,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from toyregimes.kernels.noise import fill_normals
+from toyregimes.kernels import pgd
+from toyregimes.kernels.noise import fill_normals, minibatch_indices
 from toyregimes.kernels.periods import block_residuals, detect_period_rows
 from toyregimes.kernels.pgd import _rebind
 
@@ -128,11 +129,12 @@ def _reduce_run_impl(loss, sq, angle, growth, tail_states, head_states, status, 
 
 
 def _user_sweep_impl(theta0, tang0, elr, offsets, mats, steps, tail, individual, lyapunov, n_states, max_period,
-                     period_tol, period_rtol, record_states, noise_scale, keys):
+                     period_tol, period_rtol, record_states, noise_scale, keys, samples, batch, batch_keys):
     """Run ``N`` trajectories of a user toy (columns of ``theta0``/``tang0``, ``(D, N)``) in parallel.
 
     With ``noise_scale > 0`` trajectory ``j`` gets the SI gradient noise of ``simulate(..., noise_scale=)``
-    with noise key ``keys[j]`` (uint64).
+    with noise key ``keys[j]`` (uint64); with ``batch > 0`` the minibatch gradients of a stochastic toy
+    (per-sample matrices ``samples``) of ``simulate(..., batch=)`` with minibatch key ``batch_keys[j]``.
 
     Returns ``(stats (N, N_STATS), mean_sq_norm (N, n), min_r2 (N, n), max_r2 (N, n), status (N,), final
     (N, D), states (N, n_states, D) or empty)``; see :func:`_reduce_run_impl` for the columns of ``stats``.
@@ -148,13 +150,15 @@ def _user_sweep_impl(theta0, tang0, elr, offsets, mats, steps, tail, individual,
     states = np.empty((m if record_states else 0, n_states, dim))
     head_start = min(steps - tail, steps - n_states)
     for c in prange(m):
+        # an empty index array is a full-batch run (one compiled branch instead of one per combination)
+        idx = minibatch_indices(batch_keys[c], steps if batch > 0 else 0, samples.shape[0], batch)
         if noise_scale > 0:
             xi = noise_scale * fill_normals(keys[c], steps, dim)
             rec = _pgd_run(np.ascontiguousarray(theta0[:, c]), np.ascontiguousarray(tang0[:, c]), elr[c], steps, 1,
-                           individual, lyapunov, n_states, offsets, mats, xi, False, head_start)
+                           individual, lyapunov, n_states, offsets, mats, xi, False, head_start, samples, idx)
         else:
             rec = _pgd_run(np.ascontiguousarray(theta0[:, c]), np.ascontiguousarray(tang0[:, c]), elr[c], steps, 1,
-                           individual, lyapunov, n_states, offsets, mats, None, False, head_start)
+                           individual, lyapunov, n_states, offsets, mats, None, False, head_start, samples, idx)
         loss, sqr, _geff, angle, _sh, _tsh, growth, tail_states, theta, st, _fail, head_states = rec
         status[c] = st
         final[c] = theta
@@ -175,3 +179,18 @@ def specialise(pgd_run, sharpness):
 
 
 _reduce_run = _reduce_run_impl  # rebound by specialise
+
+
+def _rayleigh_specialisation():
+    namespace = dict(globals())
+    namespace["_pgd_run"] = pgd.pgd_run
+    namespace["_sharpness"] = pgd._sharpness
+    namespace["_reduce_run"] = njit(cache=True)(_rebind(_reduce_run_impl, namespace))
+    return njit(parallel=True, cache=True)(_rebind(_user_sweep_impl, namespace))
+
+
+# The per-trajectory sweep of the Rayleigh family's own kernels, for minibatch runs of stochastic toys (whose
+# per-step matrices differ between trajectories, so the shared-matrix Rayleigh kernel does not apply).  It is
+# the only specialisation cached on disk: the cache is named after the template, and user toys' specialisations
+# are compiled in memory only, so no other entry can take its place.
+rayleigh_minibatch_sweep = _rayleigh_specialisation()

@@ -124,8 +124,9 @@ def assemble(plan: SweepPlan, chunks) -> xr.Dataset:
         "init": "random",
         "noise_scale": float(plan.arrays["noise_scale"]),
         # which kernel ran: the canonical toy's, or the one bit-identical to simulate (Rayleigh family / user toy)
-        "kernel": "canonical_batched" if plan.fast else ("rayleigh_batched" if plan.arrays["rayleigh_kernels"]
-                                                         else "user_batched"),
+        "batch": int(plan.arrays["batch"]),
+        "kernel": "canonical_batched" if plan.fast else (
+            "rayleigh_batched" if plan.arrays["rayleigh_kernels"] and not plan.arrays["batch"] else "user_batched"),
         **{f"criterion_{key}": val for key, val in opts.items()},
     }
     return xr.Dataset(data, coords=coords, attrs=attrs)

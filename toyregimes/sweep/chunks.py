@@ -1,6 +1,7 @@
 """Running a range of the points of a plan through a kernel (:func:`run_chunk`; module level, so Dask workers
 import it): the canonical batched kernel for canonical-like toys, the Rayleigh-family batched kernel for every
-other Rayleigh toy, and the user-toy kernel (the toy's single-run kernel per trajectory, in parallel) for user toys.
+other Rayleigh toy, and the user-toy kernel (the toy's single-run kernel per trajectory, in parallel) for user toys
+(and, with the Rayleigh kernels bound, for minibatch sweeps of stochastic toys).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import dataclasses
 import numba
 import numpy as np
 
-from toyregimes.kernels import batched, rayleigh_batched, spectrum
+from toyregimes.kernels import batched, rayleigh_batched, spectrum, user_batched
 from toyregimes.lyapunov import spectrum_kernel
 from toyregimes.sweep.plan import BLOCK
 
@@ -109,7 +110,8 @@ def _run_chunk(arrays, lo, hi):
             chunk["final"] = final
         return chunk
     toy = arrays["toy"]
-    if arrays["rayleigh_kernels"]:
+    batch = int(arrays.get("batch", 0))
+    if arrays["rayleigh_kernels"] and not batch:
         out = rayleigh_batched.rayleigh_sweep(
             np.ascontiguousarray(th), np.ascontiguousarray(tv), e, toy.offsets, toy.mats, steps, tail, individual,
             lyapunov, n_states, max_period, float(opts["period_tol"]), float(opts["period_rtol"]),
@@ -124,10 +126,14 @@ def _run_chunk(arrays, lo, hi):
             chunk["states"] = st
             chunk["final"] = np.ascontiguousarray(fin.T)
         return chunk
-    stats, msq, r2lo, r2hi, stat, fin, st = _user_kernels(toy)["user_sweep"](
+    # minibatch sweeps of stochastic toys run the Rayleigh kernels trajectory by trajectory
+    kern = user_batched.rayleigh_minibatch_sweep if batch else _user_kernels(toy)["user_sweep"]
+    samples = toy.samples if batch else np.zeros((0,) + toy.mats.shape)
+    stats, msq, r2lo, r2hi, stat, fin, st = kern(
         np.ascontiguousarray(th), np.ascontiguousarray(tv), e, toy.offsets, toy.mats, steps, tail, individual,
         lyapunov, n_states, max_period, float(opts["period_tol"]), float(opts["period_rtol"]), bool(record_states),
         float(arrays["noise_scale"]), np.ascontiguousarray(arrays["noise_keys"][idx % n_s]),
+        samples, batch, np.ascontiguousarray(arrays["batch_keys"][idx % n_s]),
     )
     chunk = {name: np.ascontiguousarray(stats[:, col]) for col, name in enumerate(_USER_STATS) if name}
     chunk.update(mean_sq_norm=msq, min_r2=r2lo, max_r2=r2hi, status=stat,

@@ -17,9 +17,9 @@ from toyregimes._progress import bar_disabled
 from toyregimes._validate import as_constraint, as_float_array, as_int, as_positive, as_seed
 from toyregimes._version import __version__
 from toyregimes.kernels import batched, noise, periods, pgd, rayleigh_batched, tail_stats, user_batched
-from toyregimes.kernels.noise import run_key
+from toyregimes.kernels.noise import batch_key, run_key
 from toyregimes.lyapunov import initial_vectors, tangent_dimension
-from toyregimes.simulate import _check_toy
+from toyregimes.simulate import _check_toy, as_batch
 from toyregimes.toys import Toy
 
 BLOCK = 256  # trajectories per parallel block: the block's state stays in L1
@@ -243,6 +243,7 @@ class SweepPlan:
             "n_exponents": self.n_exponents,
             "kernel": "canonical" if self.fast else "exact",
             "noise_scale": _canon(self.arrays["noise_scale"]),
+            "batch": int(self.arrays["batch"]),
         }
 
 
@@ -289,6 +290,7 @@ def make_plan(
     n_exponents: int = 0,
     kernel: str = "fast",
     noise_scale: float = 0.0,
+    batch=None,
     max_memory=DEFAULT_MAX_MEMORY,
     max_seconds=DEFAULT_MAX_SECONDS,
     **criteria,
@@ -354,13 +356,16 @@ def make_plan(
         raise ValueError(f"noise_scale must be >= 0, got {noise_scale}")
     if noise_scale > 0 and lyapunov:
         raise ValueError("noise_scale > 0 cannot be combined with lyapunov=True (give lyapunov=False)")
+    batch = as_batch(toy, batch)
+    if batch and lyapunov:
+        raise ValueError("batch (minibatch gradients) cannot be combined with lyapunov=True (give lyapunov=False)")
     # the canonical kernel has no noise: noisy sweeps of canonical toys run the exact kernel
-    fast = _is_canonical_like(toy) and kernel == "fast" and noise_scale == 0
+    fast = _is_canonical_like(toy) and kernel == "fast" and noise_scale == 0 and not batch
     alpha = np.ascontiguousarray(toy.mats[:, 1, 1]) if fast else None
     # Kernels other than the canonical one need the toy.  Numba dispatchers would be rebuilt (and recompiled,
     # cache unused) when unpickled on a Dask worker, so the Rayleigh family's module-level kernels travel by
     # name and an expression toy's by the source of its generated module (cached on disk where it runs).
-    shared = not fast and toy.kernels is pgd.RAYLEIGH_KERNELS
+    shared = not fast and toy.kernels is pgd.RAYLEIGH_KERNELS  # (a minibatch sweep runs them per trajectory)
     if fast:
         generic_toy = None
     elif shared:
@@ -375,6 +380,7 @@ def make_plan(
         "max_period": max_period, "opts": opts, "record_states": record_states, "toy": generic_toy,
         "rayleigh_kernels": shared, "n_exponents": n_exponents, "noise_scale": noise_scale,
         "noise_keys": np.array([run_key(s) for s in seeds], dtype=np.uint64),
+        "batch": batch, "batch_keys": np.array([batch_key(s) for s in seeds], dtype=np.uint64),
         "spectrum_vectors": np.stack([initial_vectors(toy.dim, s, n_exponents) for s in seeds])
         if n_exponents else None,
     }

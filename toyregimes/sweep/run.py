@@ -133,6 +133,7 @@ def sweep(
     n_exponents: int = 0,
     kernel: str = "fast",
     noise_scale: float = 0.0,
+    batch=None,
     max_memory=DEFAULT_MAX_MEMORY,
     max_seconds=DEFAULT_MAX_SECONDS,
     **criteria,
@@ -196,6 +197,10 @@ def sweep(
         SI-consistent gradient noise, as ``simulate(..., noise_scale=)``: every point sees the noise of
         ``simulate`` with its seed, so its trajectory is that run's bit for bit.  Needs ``lyapunov=False``;
         noisy canonical toys run the exact kernel; no period test (the state never repeats exactly).
+    batch : int, optional
+        Minibatch size for a stochastic toy (:func:`toyregimes.toys.stochastic`), as ``simulate(..., batch=)``:
+        every point sees the minibatches of ``simulate`` with its seed, so its trajectory is that run's bit for
+        bit.  Needs ``lyapunov=False``; the runs go through the Rayleigh kernels one trajectory per thread.
     **criteria
         Regime criteria overriding :data:`toyregimes.analysis.DEFAULTS`.
 
@@ -229,7 +234,8 @@ def sweep(
     """
     plan = make_plan(toy, elr, seeds, steps, tail, constraint, lyapunov, k=k, chunk_size=chunk_size,
                      record_states=record_states, n_exponents=n_exponents, max_memory=max_memory,
-                     max_seconds=max_seconds, kernel=kernel, noise_scale=noise_scale, **criteria)
+                     max_seconds=max_seconds, kernel=kernel, noise_scale=noise_scale, batch=batch,
+                     **criteria)
     _check_scheduler(scheduler, local_cluster)
     store = None
     if checkpoint is not None:

@@ -30,7 +30,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from toyregimes.kernels.noise import fill_normals
+from toyregimes.kernels.noise import fill_normals, minibatch_indices
 from toyregimes.kernels.periods import block_residuals, detect_period_rows
 from toyregimes.kernels.pgd import FLOOR, FLOOR_EVERY, STATUS_NONFINITE, STATUS_OK
 from toyregimes.kernels.user_batched import LYAP_BLOCKS, N_STATS
