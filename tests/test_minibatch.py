@@ -122,3 +122,29 @@ def test_sweep_points_are_simulate_runs_in_any_chunking():
     full = tr.sweep(TOY, **{**kw, "batch": None})
     assert full.attrs["kernel"] == "rayleigh_batched"
     assert not np.array_equal(full.final_state.values, res.final_state.values)  # the minibatches are really there
+
+
+# ----------------------------------------------------------------------------- the minibatch noise map
+def test_minibatch_noise_brings_divergence_to_smaller_k():
+    from toyregimes.studies.divergence import divergence_onset, minibatch_sweep
+
+    toy = tr.toys.stochastic(tr.toys.canonical([1.0, 2.0, 3.0]), n_samples=16, spread=1.0, seed=3)
+    ks = np.array([1.5, 5.0, 15.0, 60.0])
+    ds = minibatch_sweep(toy, ks, [1, 16], seeds=2, steps=3000, tail=1500, progress=False)
+    assert ds.attrs["toyregimes_kind"] == "minibatch_sweep" and list(ds.batch.values) == [1, 16]
+    frac = ds.loss_fraction.values  # (k, batch, seed)
+    # the smallest batch sits closer to the random level than the full batch at every k and seed ...
+    assert np.all(frac[:, 0, :] > frac[:, 1, :])
+    # ... and the full batch is the deterministic toy: (1 - 1/k) on the 2-cycle at k = 1.5 (claim coupled_equilibrium)
+    assert frac[0, 1, :] == pytest.approx(1 - 1 / 1.5, abs=1e-3)
+    onset = divergence_onset(ds)
+    assert onset.dims == ("batch",) and onset.sel(batch=1) <= onset.sel(batch=16)
+
+
+def test_minibatch_sweep_refuses_a_deterministic_toy():
+    from toyregimes.studies.divergence import minibatch_sweep
+
+    with pytest.raises(ValueError, match="stochastic toy"):
+        minibatch_sweep(BASE, [1.0], [1], seeds=1, steps=10, tail=5)
+    with pytest.raises(ValueError, match="batch"):
+        minibatch_sweep(TOY, [1.0], [0], seeds=1, steps=10, tail=5)
