@@ -11,6 +11,8 @@ Three measurements, each a Dataset that :func:`toyregimes.plot.route_to_chaos.pl
   seeds whose exponent is *significantly* positive (the criterion of the ``chaotic`` label), the mean
   exponent with its spread, the majority period of the other runs, and the onset ``k_c`` (first k where
   more than half the seeds are significantly chaotic; per-seed first k for the error bar);
+* :func:`replicate_onsets` -- the onsets of :func:`chaos_scan` again with other seeds and longer runs, to
+  tell a finding from an accident of the seeds or of the run length;
 * :func:`periodic_windows` -- contiguous k ranges inside the chaotic band where at most half the seeds
   are chaotic, each with its majority period ``2q`` and the resonance ``p/q`` (``p`` coprime to ``q``)
   whose linear ``k`` (:func:`toyregimes.theory.resonance_k`) lies closest *below* the window, and the
@@ -32,7 +34,8 @@ from toyregimes import analysis, theory, toys
 from toyregimes.simulate import simulate
 from toyregimes.sweep import canonical_alpha, sweep
 
-__all__ = ["rotation_comparison", "chaos_scan", "onset_by_groups", "periodic_windows", "near_cycle"]
+__all__ = ["rotation_comparison", "chaos_scan", "onset_by_groups", "replicate_onsets", "periodic_windows",
+           "near_cycle"]
 
 
 def near_cycle(alpha, k, eps=1e-4, seed=1) -> np.ndarray:
@@ -123,6 +126,37 @@ def onset_by_groups(n_groups, heterogeneity, ks, seeds=16, steps=20_000, tail=5_
          for name in ("onset", "onset_sd", "sustained_onset")},
         coords={"n_groups": np.asarray(n_groups, dtype=np.int64)},
         attrs={"heterogeneity": float(heterogeneity), "seeds": seeds, "steps": steps, "tail": tail},
+    )
+
+
+def replicate_onsets(heterogeneities, ks, runs, n_groups=3) -> xr.Dataset:
+    """:func:`chaos_scan` once per ``(seeds, steps, tail)`` in ``runs``: its onsets side by side.
+
+    Parameters
+    ----------
+    heterogeneities, ks, n_groups
+        As :func:`chaos_scan`.
+    runs : sequence of (seeds, steps, tail)
+        ``seeds`` an int (``0 .. seeds-1``) or a list; e.g. the study's ``(16, 20_000, 5_000)``, then other
+        seeds ``(list(range(100, 116)), 20_000, 5_000)`` and longer runs ``(..., 80_000, 20_000)``.
+
+    Returns
+    -------
+    xarray.Dataset with dims ``(run, heterogeneity)``: ``onset``, ``onset_sd``, ``sustained_onset``; the
+    coordinates ``first_seed``, ``steps`` and ``tail`` along ``run`` say what each run was.
+    """
+    runs = [(seeds, int(steps), int(tail)) for seeds, steps, tail in runs]
+    if not runs:
+        raise ValueError("runs must name at least one (seeds, steps, tail)")
+    scans = [chaos_scan(heterogeneities, ks, seeds, steps, tail, n_groups=n_groups) for seeds, steps, tail in runs]
+    first = [int(seeds[0]) if np.ndim(seeds) else 0 for seeds, _, _ in runs]
+    return xr.Dataset(
+        {name: (("run", "heterogeneity"), np.stack([sc[name].values for sc in scans]))
+         for name in ("onset", "onset_sd", "sustained_onset")},
+        coords={"run": np.arange(len(runs)), "heterogeneity": scans[0].heterogeneity.values,
+                "first_seed": ("run", first), "steps": ("run", [r[1] for r in runs]),
+                "tail": ("run", [r[2] for r in runs])},
+        attrs={"n_groups": n_groups, "criterion": scans[0].attrs["criterion"]},
     )
 
 
