@@ -183,8 +183,8 @@ def _two_step_spectrum(alpha, kv):
 CLAIMS = [
     Claim("neutral_eigenvalues_general_n", FAMILY,
           "For every n >= 2 the two-step map linearised at the coupled 2-cycle is, on a (2n-2)-dimensional "
-          "invariant subspace, n - 1 copies of one 2 x 2 matrix B_- B_+ with det 1 and trace "
-          "2 - 16(k^2 - 1)/k^4, and multiplies the remaining direction by (1 - 2/k^2)^2: so 2n - 2 "
+          "invariant subspace, n - 1 copies of one 2 x 2 matrix (the product of the two steps' "
+          "blocks) with det 1 and trace 2 - 16(k^2 - 1)/k^4, and multiplies the remaining direction by (1 - 2/k^2)^2: so 2n - 2 "
           "eigenvalues on the unit circle with cos omega = 1 - 8(k^2 - 1)/k^4 (symbolic proof for "
           "general n; finite-difference spectra for n = 2, 3, 5, 8).",
           lambda: neutral_mode_checks(_true_neutral_re).result()),
