@@ -325,12 +325,12 @@ def _eigenvalues() -> Checks:
 
 
 # ----------------------------------------------------------------------------- resonances
-def _neutral_rotation(kv: float, alpha) -> float:
-    """Angle / 2 pi of the neutral eigenvalues of the two-step map at the 2-cycle, from finite differences.
+def two_step_spectrum(alpha, kv):
+    """Eigenvalues of the Jacobian of two steps at the coupled 2-cycle, by central differences.
 
-    Independent of the closed form: the Jacobian of two steps of :func:`toyregimes.theory.canonical_step`
-    (in coordinates ``phi_1..phi_n, r_1^2..r_{n-1}^2``) by central differences at ``phi_i = phi*``,
-    ``r_i^2 = alpha_i / A``; the eigenvalues on the unit circle are the neutral ones.
+    Independent of the closed forms: two steps of :func:`toyregimes.theory.canonical_step` in coordinates
+    ``phi_1..phi_n, r_1^2..r_{n-1}^2`` (``r_n^2 = 1 - sum``: the tangent space of the sphere), differentiated
+    at ``phi_i = phi*``, ``r_i^2 = alpha_i / A``.
     """
     alpha = np.asarray(alpha, dtype=float)
     n = alpha.size
@@ -346,7 +346,12 @@ def _neutral_rotation(kv: float, alpha) -> float:
     x0 = np.concatenate([np.full(n, np.arccos(1 / kv) / 2), alpha[:-1] / alpha.sum()])
     h = 1e-6
     jac = np.column_stack([(two_steps(x0 + h * d) - two_steps(x0 - h * d)) / (2 * h) for d in np.eye(x0.size)])
-    ev = np.linalg.eigvals(jac)
+    return np.linalg.eigvals(jac)
+
+
+def _neutral_rotation(kv: float, alpha) -> float:
+    """Angle / 2 pi of the neutral eigenvalues (those on the unit circle) of :func:`two_step_spectrum`."""
+    ev = two_step_spectrum(alpha, kv)
     ring = ev[np.abs(np.abs(ev) - 1) < 1e-5]
     return float(np.max(np.abs(np.angle(ring))) / (2 * np.pi)) if ring.size else float("nan")
 

@@ -35,11 +35,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-import toyregimes as tr
-
 from . import Claim
 from ._common import rng_for
-from .canonical import FAMILY, angle_map, k
+from .canonical import FAMILY, angle_map, k, two_step_spectrum
 from .equality import Checks
 
 FD = "finite differences of theory.canonical_step"
@@ -140,7 +138,7 @@ def neutral_mode_checks(re_of, renormalise: bool = True) -> Checks:
     for n in (2, 3, 5, 8):
         alpha = rng.uniform(0.2, 5.0, n)
         kv = float(rng.uniform(1.05, 4.0))
-        got = _by_value(_two_step_spectrum(alpha, kv))
+        got = _by_value(two_step_spectrum(alpha, kv))
         re = float(re_of(sp.Float(kv)))
         pair = complex(re, np.sqrt(max(0.0, 1 - re**2)))
         want = _by_value(np.array([(1 - 2 / kv**2) ** 2] + [pair, pair.conjugate()] * (n - 1)))
@@ -159,33 +157,12 @@ def _by_value(ev):
     return ev[np.lexsort((np.round(ev.imag, 6), np.round(ev.real, 6)))]
 
 
-def _two_step_spectrum(alpha, kv):
-    """Eigenvalues of the Jacobian of two steps at the 2-cycle, by central differences.
-
-    Coordinates ``phi_1..phi_n, r_1^2..r_{n-1}^2`` (``r_n^2 = 1 - sum``): the tangent space of the sphere.
-    """
-    n = alpha.size
-    e = kv / alpha.sum()
-
-    def two_steps(x):
-        q = np.append(x[n:], 1 - x[n:].sum())
-        ph = x[:n]
-        for _ in range(2):
-            ph, q, _ = tr.theory.canonical_step(ph, q, alpha, e)
-        return np.concatenate([ph, q[:-1]])
-
-    x0 = np.concatenate([np.full(n, np.arccos(1 / kv) / 2), alpha[:-1] / alpha.sum()])
-    h = 1e-6
-    jac = np.column_stack([(two_steps(x0 + h * u) - two_steps(x0 - h * u)) / (2 * h) for u in np.eye(x0.size)])
-    return np.linalg.eigvals(jac)
-
-
 CLAIMS = [
     Claim("neutral_eigenvalues_general_n", FAMILY,
           "For every n >= 2 the two-step map linearised at the coupled 2-cycle is, on a (2n-2)-dimensional "
-          "invariant subspace, n - 1 copies of one 2 x 2 matrix (the product of the two steps' "
-          "blocks) with det 1 and trace 2 - 16(k^2 - 1)/k^4, and multiplies the remaining direction by (1 - 2/k^2)^2: so 2n - 2 "
-          "eigenvalues on the unit circle with cos omega = 1 - 8(k^2 - 1)/k^4 (symbolic proof for "
+          "invariant subspace, n - 1 copies of one 2 x 2 matrix (the product of the two steps' blocks) with "
+          "det 1 and trace 2 - 16(k^2 - 1)/k^4, and multiplies the remaining direction by (1 - 2/k^2)^2: so "
+          "2n - 2 eigenvalues on the unit circle with cos omega = 1 - 8(k^2 - 1)/k^4 (symbolic proof for "
           "general n; finite-difference spectra for n = 2, 3, 5, 8).",
           lambda: neutral_mode_checks(_true_neutral_re).result()),
 ]
