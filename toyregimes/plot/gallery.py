@@ -228,12 +228,24 @@ FIGURES = {
 }
 
 
+# Smaller experiments for quick=True (the test suite draws every figure): same code paths, short runs.
+_QUICK_TRAIN = {
+    "equal_gamma_vs_equal_eta": {"steps": 1500},
+    "reparametrisation": {"steps": 300},
+    "equilibrium_overlay": {"gammas": [3e-3, 1e-2, 3e-2], "horizon": 6.0, "adam_dim": 8},
+    "lr_wd_heatmap": {"n": 6, "long": 1000},
+    "wd_regimes": {"gammas": [0.03, 0.1], "seeds": 2, "horizon": 10.0, "trace_gamma": 0.1,
+                   "sphere_k": np.linspace(0.5, 3.0, 6), "sphere_steps": 1000},
+}
+
+
 def _train_figure(experiment: str, plotter: str):
     def make(quick: bool):
         from toyregimes.plot import training as plot_train
         from toyregimes.studies import trajectory_invariance as experiments
 
-        return getattr(plot_train, plotter)(getattr(experiments, experiment)())
+        kwargs = _QUICK_TRAIN[experiment] if quick else {}
+        return getattr(plot_train, plotter)(getattr(experiments, experiment)(**kwargs))
 
     return make
 
