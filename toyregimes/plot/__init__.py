@@ -19,9 +19,10 @@ from toyregimes.plot.style import (
     THEORY_COLOR,
     THRESHOLD_LINE,
     figure_size,
+    fitted_legend,
     group_color,
     log_limits,
-    new_figure,
+    panels,
     paper_width,
     unlabelled,
 )
@@ -77,8 +78,9 @@ def plot_run(run: xr.Dataset, fig=None):
     from toyregimes import theory
 
     if fig is None:
-        fig = new_figure((7.0, 7.5))
-    axes = fig.subplots(3, 1, sharex=True)
+        fig, axes = panels((7.0, 7.5), 3, 1, sharex=True)
+    else:
+        axes = fig.subplots(3, 1, sharex=True)
     step = run.step.values
     elr = float(run.attrs["elr"])
     alpha = np.asarray(run.attrs["alpha_eff"], dtype=float).reshape(-1)
@@ -139,10 +141,11 @@ def save_figure(fig, path, dpi: float | None = None) -> None:
     """
     import matplotlib.pyplot as plt
 
-    from toyregimes.plot.style import current_width
+    from toyregimes.plot.style import current_width, finish
 
     if dpi is None:
         dpi = 300 if current_width() is not None else 150
+    finish(fig)  # wraps texts wider than their room, so nothing is cropped from the file
     fig.savefig(path, dpi=dpi)
     plt.close(fig)
 
@@ -227,9 +230,9 @@ def _figure_legend(fig, labels=(), ncol=None) -> None:
         if getattr(ax, "_colorbar", None) is None:
             for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
                 entries.setdefault(label, h)
-    ncol = ncol or min(4, len(entries))
-    fig.legend(list(entries.values()), list(entries), loc="outside lower center", ncol=ncol, frameon=False,
-               markerscale=2.5)
+    ncol = ncol or min(4, len(entries))  # fewer if the figure is too narrow (fitted_legend)
+    fitted_legend(fig, list(entries.values()), list(entries), ncol, loc="outside lower center", frameon=False,
+                  markerscale=2.5)
 
 
 def _equilibrium_theory_applies(ds: xr.Dataset) -> bool:
@@ -260,8 +263,9 @@ def plot_phase_diagram(ds: xr.Dataset, fig=None):
     Example: ``plot_phase_diagram(sweep(canonical([1, 2, 3]), k=np.geomspace(.1, 100, 400)))``.
     """
     if fig is None:
-        fig = new_figure((7.5, 8.5))
-    axes = fig.subplots(4, 1, sharex=True)
+        fig, axes = panels((7.5, 8.5), 4, 1, sharex=True)
+    else:
+        axes = fig.subplots(4, 1, sharex=True)
     k = _k(ds)
     min_loss = float(ds.attrs.get("min_loss", 0.0))
     half = float(ds.attrs["random_level"]) - min_loss
@@ -272,14 +276,14 @@ def plot_phase_diagram(ds: xr.Dataset, fig=None):
     total = ds.attrs["constraint"] == "total"
     theory_ok = total and _equilibrium_theory_applies(ds)
 
-    panels = [
+    rows = [
         ((ds["mean_loss"].values - min_loss) / half, "F̄  (0 = minimum, 1 = random)",
          np.clip(1 - 1 / theory_k, 0, None), "theory: 1 − 1/k"),
         (ds["std_loss"].values / half, "std F  (same scale)", None, None),
         (ds["lyapunov"].values, "largest Lyapunov exp.", None, None),
         (ds["mean_cos_angle"].values, "mean cos ∠(θ_t, θ_t+1)", np.minimum(1, 1 / theory_k), "theory: min(1, 1/k)"),
     ]
-    for ax, (values, label, theory, theory_label) in zip(axes, panels, strict=True):
+    for ax, (values, label, theory, theory_label) in zip(axes, rows, strict=True):
         _shade_regimes(ax, k, labels)
         ax.scatter(kk.ravel(), values.ravel(), **dot)
         if theory is not None and theory_ok:
@@ -331,8 +335,10 @@ def plot_regime_map(ds: xr.Dataset, y: str, colors=("score", "lyapunov"), fig=No
     if y not in ds.dims:
         raise ValueError(f"y must be a grid dimension of the sweep, one of {list(ds.dims)}, got {y!r}")
     if fig is None:
-        fig = new_figure((4.6 * len(colors), 4.2))
-    axes = np.atleast_1d(fig.subplots(1, len(colors), sharey=True))
+        fig, axes = panels((4.6 * len(colors), 4.2), 1, len(colors), sharey=True)
+    else:
+        axes = fig.subplots(1, len(colors), sharey=True)
+    axes = np.atleast_1d(axes)
     k = ds["k"].values
     yv = ds[y].values
     for ax, name in zip(axes, colors, strict=True):
@@ -370,8 +376,9 @@ def plot_regime_map(ds: xr.Dataset, y: str, colors=("score", "lyapunov"), fig=No
 def plot_orbit_diagram(orbit: xr.Dataset, fig=None):
     """Orbit diagram: tail loss values (top) and group angles ``phi_i`` (bottom) against ``k``."""
     if fig is None:
-        fig = new_figure((7.5, 6.0))
-    axes = fig.subplots(2, 1, sharex=True)
+        fig, axes = panels((7.5, 6.0), 2, 1, sharex=True)
+    else:
+        axes = fig.subplots(2, 1, sharex=True)
     k = orbit["elr"].values * float(np.nansum(orbit.attrs["alpha_eff"]))
     samples = orbit.sizes["sample"]
     kk = np.repeat(k[:, None], samples, axis=1)
@@ -398,8 +405,10 @@ def plot_individual_elrs(runs, fig=None):
     """Individual ELRs ``eta_i(t)`` of several runs against their thresholds ``1/alpha_i`` (dashed, same colour)."""
     runs = list(runs)
     if fig is None:
-        fig = new_figure((7.5, 2.2 * len(runs) + 0.6))
-    axes = np.atleast_1d(fig.subplots(len(runs), 1, sharex=True))
+        fig, axes = panels((7.5, 2.2 * len(runs) + 0.6), len(runs), 1, sharex=True)
+    else:
+        axes = fig.subplots(len(runs), 1, sharex=True)
+    axes = np.atleast_1d(axes)
     for ax, run in zip(axes, runs, strict=True):
         alpha = np.asarray(run.attrs["alpha_eff"], dtype=float).reshape(-1)
         k = float(run.attrs["elr"]) * alpha.sum()
@@ -427,8 +436,9 @@ def plot_constraints(total: xr.Dataset, individual: xr.Dataset, fig=None):
     ``sum_i alpha_i (1 - 1/c_i)_+ / 2`` of each run's fixed norms, and there is no chaos.
     """
     if fig is None:
-        fig = new_figure((9.0, 5.8))
-    axes = fig.subplots(2, 2, sharex=True, sharey="row")
+        fig, axes = panels((9.0, 5.8), 2, 2, sharex=True, sharey="row")
+    else:
+        axes = fig.subplots(2, 2, sharex=True, sharey="row")
     labels = []
     for col, ds in enumerate((total, individual)):
         k = _k(ds)
@@ -460,8 +470,11 @@ def plot_constraints(total: xr.Dataset, individual: xr.Dataset, fig=None):
         axes[0, col].set_title(f"{ds.attrs['constraint']} constraint")
         axes[1, col].set_xscale("log")
         axes[1, col].set_xlabel("k = elr · Σα")
-    axes[0, 0].set_ylabel("mean F / random level")
-    axes[1, 0].set_ylabel("largest Lyapunov exp.")
+    for row, label in enumerate(("mean F / random level", "largest Lyapunov exp.")):
+        for col in range(2):
+            # the right panel repeats the label only when it no longer shares the row (restacked layout)
+            if col == 0 or axes[row, 0] not in axes[row, col].get_shared_y_axes().get_siblings(axes[row, col]):
+                axes[row, col].set_ylabel(label)
     _figure_legend(fig, labels, ncol=3)
     return fig
 
@@ -478,8 +491,9 @@ def plot_divergence(ds: xr.Dataset, fig=None):
     from toyregimes.studies.divergence import divergence_onset
 
     if fig is None:
-        fig = new_figure((9.0, 4.2))
-    axes = fig.subplots(1, 2, sharex=True)
+        fig, axes = panels((9.0, 4.2), 1, 2, sharex=True)
+    else:
+        axes = fig.subplots(1, 2, sharex=True)
     k = ds["k"].values
     onset = divergence_onset(ds)
     gap = 1.0 - ds["loss_fraction"]

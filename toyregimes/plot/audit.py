@@ -6,7 +6,8 @@
 * :func:`inconsistent_colours`: artists sharing a legend label share a colour, in every panel;
 * :func:`unlabelled_axes`: every panel with data has both axis labels (a shared x axis may carry its
   label on the bottom panel only);
-* :func:`overlapping_tick_labels`: no two tick labels of one axis overlap once drawn.
+* :func:`overlapping_tick_labels`: no two tick labels of one axis overlap once drawn;
+* :func:`clipped_texts`: no title, label, tick label or legend runs off the edge of the figure.
 
 Example: ``assert not unexplained_artists(plot_phase_diagram(ds))``.
 """
@@ -18,7 +19,7 @@ import numpy as np
 from toyregimes.plot.style import UNLABELLED
 
 __all__ = ["unexplained_artists", "inconsistent_colours", "unlabelled_axes", "overlapping_tick_labels",
-           "legend_labels", "data_artists"]
+           "clipped_texts", "legend_labels", "data_artists"]
 
 
 def _is_colorbar_axes(ax) -> bool:
@@ -191,4 +192,43 @@ def overlapping_tick_labels(fig) -> list:
                     # shrink by half a pixel: labels that merely touch are not a collision
                     if boxes[a][1].padded(-0.5).overlaps(boxes[b][1].padded(-0.5)):
                         out.append(f"{_describe(ax, i)} {name}: {boxes[a][0]!r} / {boxes[b][0]!r}")
+    return out
+
+
+def _texts(fig):
+    """Titles, axis labels, annotations, suptitle and legends of ``fig`` (tick labels are checked apart)."""
+    from matplotlib.legend import Legend
+
+    yield from fig.texts
+    for name in ("_suptitle", "_supxlabel", "_supylabel"):
+        if getattr(fig, name, None) is not None:
+            yield getattr(fig, name)
+    for ax in fig.axes:
+        yield from (ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label)
+        yield from ax.texts
+    yield from fig.findobj(Legend)
+
+
+def clipped_texts(fig, tolerance: float = 2.0) -> list:
+    """Titles, labels, annotations and legends of ``fig`` that extend beyond the figure's edges.
+
+    A title longer than its panel or a legend placed outside the axes without room runs off the
+    canvas of a PNG (``savefig`` without ``bbox_inches="tight"`` crops it).  ``tolerance`` is in pixels.
+    """
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = fig.bbox
+    out = []
+    for artist in _texts(fig):
+        if not artist.get_visible() or (isinstance(artist, Text) and not artist.get_text().strip()):
+            continue
+        ext = artist.get_window_extent(renderer)
+        if ext.width <= 0 or ext.height <= 0:
+            continue
+        if (ext.x0 < box.x0 - tolerance or ext.x1 > box.x1 + tolerance or ext.y0 < box.y0 - tolerance
+                or ext.y1 > box.y1 + tolerance):
+            name = artist.get_text() if isinstance(artist, Text) else "legend"
+            out.append(f"{name[:40]!r} runs off the figure")
     return out

@@ -17,7 +17,7 @@ from toyregimes.orbits import orbit_diagram
 from toyregimes.simulate import simulate
 from toyregimes.sweep import canonical_alpha, sweep, sweep_grid
 
-__all__ = ["FIGURES", "draw", "draw_all"]
+__all__ = ["FIGURES", "render", "draw", "draw_all"]
 
 
 @dataclass(frozen=True)
@@ -297,21 +297,44 @@ def register(name: str, caption: str, make) -> None:
     FIGURES[name] = Figure(name, caption, make)
 
 
-def draw(name: str, outdir, quick: bool = False) -> Path:
-    """Draw one gallery figure into ``outdir/<name>.png`` and return the path."""
+def render(name: str, quick: bool = False, width=None):
+    """The gallery figure ``name`` as a matplotlib Figure, finished as it is saved (texts fitted).
+
+    ``width``: ``"single"``, ``"double"`` or inches (:func:`toyregimes.plot.style.paper_width`);
+    None keeps the figure's own size.  The figure is drawn inside that width's print style, so save
+    it inside ``paper_width(width)`` too (as :func:`draw` does) for the same fonts.
+    """
+    from toyregimes.plot.style import finish, paper_width
+
+    if name not in FIGURES:
+        raise ValueError(f"unknown figure {name!r}; known: {', '.join(FIGURES)}")
+    with paper_width(width):
+        return finish(FIGURES[name].make(quick))
+
+
+def draw(name: str, outdir, quick: bool = False, width=None, fmt: str = "png") -> Path:
+    """Draw one gallery figure into ``outdir/<name>.<fmt>`` (png, pdf, svg, ...) and return the path.
+
+    ``width`` draws it at a journal column's width (see :func:`render`).
+    """
     from toyregimes.plot import save_figure
+    from toyregimes.plot.style import paper_width
 
     if name not in FIGURES:
         raise ValueError(f"unknown figure {name!r}; known: {', '.join(FIGURES)}")
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    path = outdir / f"{name}.png"
-    save_figure(FIGURES[name].make(quick), path)
+    path = outdir / f"{name}.{fmt.lstrip('.')}"
+    with paper_width(width):
+        save_figure(FIGURES[name].make(quick), path)
     return path
 
 
-def draw_all(outdir, names=None, quick: bool = False, progress=None) -> list:
-    """Draw the gallery (or the figures in ``names``) into ``outdir``; returns the paths."""
+def draw_all(outdir, names=None, quick: bool = False, progress=None, width=None, fmt: str = "png") -> list:
+    """Draw the gallery (or the figures in ``names``) into ``outdir``; returns the paths.
+
+    ``width`` and ``fmt`` as in :func:`draw`.
+    """
     from tqdm.auto import tqdm
 
     from toyregimes._progress import bar_disabled
@@ -320,7 +343,8 @@ def draw_all(outdir, names=None, quick: bool = False, progress=None) -> list:
     for name in names:
         if name not in FIGURES:
             raise ValueError(f"unknown figure {name!r}; known: {', '.join(FIGURES)}")
-    return [draw(n, outdir, quick) for n in tqdm(names, desc="figures", disable=bar_disabled(progress))]
+    return [draw(n, outdir, quick, width=width, fmt=fmt)
+            for n in tqdm(names, desc="figures", disable=bar_disabled(progress))]
 
 
 def markdown(outdir: str = "figures") -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from toyregimes.plot.style import new_figure, unique_legend
+from toyregimes.plot.style import log_ticks, panels, unique_legend
 
 
 def plot_high_dimension(ds: xr.Dataset, fig=None):
@@ -21,8 +21,9 @@ def plot_high_dimension(ds: xr.Dataset, fig=None):
 
     families = list(ds["family"].values)
     if fig is None:
-        fig = new_figure((3.6 * len(families), 6.4))
-    axes = fig.subplots(2, len(families), sharex=True, squeeze=False)
+        fig, axes = panels((3.6 * len(families), 6.4), 2, len(families), sharex=True, squeeze=False)
+    else:
+        axes = fig.subplots(2, len(families), sharex=True, squeeze=False)
     k = ds["k"].values
     n = ds["groups"].values[-1]
     dims = ds["dim"].values
@@ -54,6 +55,8 @@ def plot_high_dimension(ds: xr.Dataset, fig=None):
         bottom.set_xlabel("k = elr · Σ(λmax − λmin)")
         for ax in (top, bottom):
             ax.set_xscale("log")
+        if family == "bottom":
+            log_ticks(top.yaxis)
     unique_legend(fig, loc="outside lower center", ncol=4, frameon=False)
     fig.suptitle("Rayleigh toys in R^d (rotated; extreme eigenvalues 0 and 1): the deterministic loss follows the\n"
                  "canonical 2-cycle of the extreme eigenvalues at every d — no sharp divergent regime",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from toyregimes import theory
-from toyregimes.plot.style import group_color, new_figure, unique_legend, unlabelled
+from toyregimes.plot.style import group_color, panels, unique_legend, unlabelled
 
 __all__ = ["plot_route_to_chaos", "RESONANCES"]
 
@@ -45,8 +45,10 @@ def plot_route_to_chaos(rotation, scan, windows=(), by_groups=None, fig=None):
     neutral eigenvalues (:func:`toyregimes.theory.resonance_k`).  Returns the figure.
     """
     if fig is None:
-        fig = new_figure((11.0, 8.4))
-    (ax_a, ax_b), (ax_c, ax_d) = fig.subplots(2, 2)
+        fig, grid = panels((11.0, 8.4), 2, 2)
+    else:
+        grid = fig.subplots(2, 2)
+    (ax_a, ax_b), (ax_c, ax_d) = grid
     k_fine = np.linspace(1.0, float(rotation.k.max()), 400)
     ax_a.plot(k_fine, theory.rotation_number(k_fine), color="k", lw=1.2, label="theory cos ω = 1 − 8(k²−1)/k⁴")
     for i, name in enumerate(rotation.alpha.values):  # decreasing sizes: the measurements coincide (rho needs no alpha)

@@ -33,6 +33,9 @@ __all__ = [
     "UNLABELLED",
     "unique_legend",
     "log_ticks",
+    "fitted_legend",
+    "panels",
+    "finish",
 ]
 
 # Column widths in inches: single ~ 3.3-3.5 in (Nature 89 mm, APS/IEEE 3.4-3.5 in), double ~ 7.0-7.2 in
@@ -64,6 +67,9 @@ _SERIES = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 UNLABELLED = "unlabelled: "
 
 _state = {"width": None}
+
+# The smallest text size of a figure drawn at a journal width (most journals ask for 5-7 pt at least).
+MIN_PRINT_POINTS = 6.0
 
 
 def group_color(i: int) -> str:
@@ -212,7 +218,8 @@ def unique_legend(target, axes=None, handles=(), exclude=(), **kwargs):
     ``axes`` defaults to ``[target]`` for an Axes and every panel of a Figure; labels starting with
     ``_`` are skipped and a repeated label (the same series drawn in several panels, or several
     bands of one regime) appears once.  ``handles`` are extra proxy artists appended first (e.g. regime
-    patches); labels in ``exclude`` are left to another legend of the figure.  Returns the Legend, or None if there is nothing to name.
+    patches); labels in ``exclude`` are left to another legend of the figure.  Returns the Legend,
+    or None if there is nothing to name.
     """
     from matplotlib.figure import FigureBase
 
@@ -228,6 +235,9 @@ def unique_legend(target, axes=None, handles=(), exclude=(), **kwargs):
                 entries.setdefault(label, h)
     if not entries:
         return None
+    if isinstance(target, FigureBase):
+        return fitted_legend(target, list(entries.values()), list(entries), ncol=kwargs.pop("ncol", len(entries)),
+                             **kwargs)
     return target.legend(list(entries.values()), list(entries), **kwargs)
 
 
@@ -247,3 +257,116 @@ def log_ticks(axis) -> None:
     axis.set_major_locator(LogLocator(base=10, subs=subs))
     axis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=False))
     axis.set_minor_formatter(NullFormatter())
+
+
+def fitted_legend(fig, handles, labels, ncol: int, margin: float = 0.98, **kwargs):
+    """``fig.legend(handles, labels, ncols=...)`` with at most ``ncol`` columns, fewer if it would be wider
+    than ``margin`` x the figure.
+
+    A legend below the panels with as many columns as fit keeps the figure short; at a single column's
+    width fewer fit, and a legend wider than the figure would be cropped from the saved image.
+    """
+    renderer = fig.canvas.get_renderer()
+    ncol = max(1, int(ncol))
+    while True:
+        legend = fig.legend(handles, labels, ncols=ncol, **kwargs)
+        if ncol == 1 or legend.get_window_extent(renderer).width <= margin * fig.bbox.width:
+            return legend
+        legend.remove()
+        ncol -= 1
+
+
+# Below this width (inches) a row of panels is restacked into a column: a 3.5 in row of three panels
+# leaves each under an inch wide, too narrow for its tick labels.
+_STACK_BELOW = 5.0
+
+
+def panels(size: tuple, nrows: int = 1, ncols: int = 1, **kwargs):
+    """A new figure (:func:`new_figure`) and its ``nrows x ncols`` panels, restacked for a narrow column.
+
+    Inside ``paper_width("single")`` (or any width below 5 in) a grid with several columns is drawn
+    as one column of ``nrows * ncols`` panels, each keeping its designed aspect ratio (the figure
+    grows taller, up to 9.5 in, a journal page), and the axes are returned in the designed
+    ``(nrows, ncols)`` shape so callers index them as designed.  ``sharex``/``sharey`` of ``True`` are
+    kept; ``"row"``/``"col"`` sharing is dropped when restacked (rows and columns no longer exist).
+
+    Example: ``fig, ax = panels((12, 4), 1, 3, sharey=True)``.
+    """
+    width = current_width()
+    squeeze = kwargs.pop("squeeze", True)
+    if width is None or width >= _STACK_BELOW or ncols == 1:
+        fig = new_figure(size)
+        return fig, fig.subplots(nrows, ncols, squeeze=squeeze, **kwargs)
+    n = nrows * ncols
+    panel_aspect = (size[1] / nrows) / (size[0] / ncols)
+    height = min(9.5, width * max(panel_aspect, 0.45) * n + 0.9)
+    for key in ("sharex", "sharey"):
+        if kwargs.get(key) in ("row", "col"):
+            kwargs[key] = False
+    fig = new_figure((width, height))
+    axes = np.asarray(fig.subplots(n, 1, squeeze=False, **kwargs)).reshape(nrows, ncols)
+    if squeeze:
+        axes = axes.squeeze() if n > 1 else axes[0, 0]
+    return fig, axes
+
+
+def _wrap(text: str, fraction: float) -> str:
+    """``text`` re-wrapped into lines about ``fraction`` of its current longest line (never inside $...$)."""
+    import textwrap
+
+    if "$" in text:
+        return text
+    longest = max(len(line) for line in text.split("\n"))
+    width = max(12, int(longest * fraction * 0.95))
+    return "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
+
+
+def finish(fig):
+    """Last touches before saving, so no text runs off the figure: wraps titles and labels wider than
+    their room (legends fit at creation, :func:`fitted_legend`) and, inside :func:`paper_width`, raises
+    any text below :data:`MIN_PRINT_POINTS`.  Returns ``fig``.
+
+    Called by :func:`toyregimes.plot.save_figure`, :func:`toyregimes.plot.training.save` and the
+    gallery, so a figure drawn at a narrow width stays readable; harmless on a figure that fits.
+    """
+    if current_width() is not None:
+        from matplotlib.text import Text
+
+        # relative sizes ("x-small") of a print-sized font fall below what a printed page shows legibly
+        for text in fig.findobj(Text):
+            if text.get_fontsize() < MIN_PRINT_POINTS:
+                text.set_fontsize(MIN_PRINT_POINTS)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        # a panel restacked above another sharing its x axis shows no x tick labels: its x label belongs
+        # to the bottom panel only
+        below = [o for o in ax.get_shared_x_axes().get_siblings(ax) if o is not ax and o.bbox.y1 <= ax.bbox.y0]
+        if below and ax.get_xlabel() and not any(t.get_visible() and t.get_text() for t in ax.get_xticklabels()):
+            ax.set_xlabel("")
+    jobs = []
+    if getattr(fig, "_suptitle", None) is not None:
+        jobs.append((fig._suptitle, fig.bbox.width, "w"))
+    for ax in fig.axes:
+        if getattr(ax, "_colorbar", None) is not None:
+            jobs.append((ax.yaxis.label, fig.bbox.height, "w"))  # rotated: its width runs along the bar
+            continue
+        room = ax.get_position().width * fig.bbox.width
+        for t in (ax.title, ax._left_title, ax._right_title):
+            jobs.append((t, max(room, 1.0), "w"))
+        jobs.append((ax.xaxis.label, max(room, 1.0), "w"))
+        jobs.append((ax.yaxis.label, max(ax.get_position().height * fig.bbox.height, 1.0), "h"))
+    changed = False
+    for text, room, along in jobs:
+        if not text.get_text():
+            continue
+        ext = text.get_window_extent(renderer)
+        size = ext.width if along == "w" else ext.height
+        if size > room:
+            wrapped = _wrap(text.get_text(), room / size)
+            if wrapped != text.get_text():
+                text.set_text(wrapped)
+                changed = True
+    if changed:
+        fig.canvas.draw()
+    return fig

@@ -17,10 +17,11 @@ __all__ = ["plot_train_run", "plot_train_grid", "plot_equal_gamma", "plot_repara
 from toyregimes.plot.style import (
     THEORY_COLOR,
     THRESHOLD_LINE,
+    fitted_legend,
     group_color,
     log_limits,
     log_ticks,
-    new_figure,
+    panels,
     unique_legend,
 )
 
@@ -44,11 +45,18 @@ def _case_color(case: str, i: int) -> str:
 
 
 def _log_y(ax, *arrays, decades=None) -> None:
-    """Log y axis limited to the meaningful values (underflow to 0 or to subnormals is not plotted as data)."""
+    """Log y axis limited to the meaningful values (underflow to 0 or to subnormals is not plotted as data).
+
+    With ``decades``, values more than that many decades below the largest are left out, and the panel
+    says so (a run converged to round-off would otherwise squeeze its whole history into the top).
+    """
     ax.set_yscale("log")
     limits = log_limits(*arrays, decades=decades)
     if limits is not None:
         ax.set_ylim(*limits)
+        if decades is not None and log_limits(*arrays) is not None and log_limits(*arrays)[0] < limits[0]:
+            ax.text(0.98, 0.03, f"values below 1e-{decades:g} × max not drawn", transform=ax.transAxes,
+                    ha="right", va="bottom", fontsize="small", color="0.35")
 
 
 def _positive(values, floor):
@@ -59,10 +67,11 @@ def _positive(values, floor):
 
 def save(fig, path) -> Path:
     """Write ``fig`` to ``path`` (parent directories created; format from the suffix) and close it."""
-    from toyregimes.plot.style import current_width
+    from toyregimes.plot.style import current_width, finish
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    finish(fig)
     fig.savefig(path, dpi=300 if current_width() is not None else 110)
     _plt().close(fig)
     return path
@@ -76,8 +85,7 @@ def plot_train_run(run):
     floor are left out of the line.  The angle panel draws the equilibrium RMS angular update of SGD,
     ``sqrt(2 gamma)`` (Li et al. 2025, arXiv:2509.25049; derivation claim ``sgd_equilibrium``).
     """
-    fig = new_figure((9.0, 6.0))
-    ax = fig.subplots(2, 2, sharex=True)
+    fig, ax = panels((9.0, 6.0), 2, 2, sharex=True)
     t = run.step.values
     series = {"loss": run.loss.values, "elr": run.sphere_elr.values, "angle": run.angle.values}
     floors = {}
@@ -121,8 +129,7 @@ def plot_equal_gamma(ds):
     The factor ``c`` has one colour in all three panels; in the gap panel solid lines are the equal-eta
     family and dashed lines the equal-gamma family.
     """
-    fig = new_figure((12.0, 4.4))
-    ax = fig.subplots(1, 3)
+    fig, ax = panels((12.0, 4.4), 1, 3)
     t = ds.step.values + 1
     gamma = ds.attrs["gamma"]
     colors = {float(c): group_color(j) for j, c in enumerate(ds.factor.values)}
@@ -154,7 +161,7 @@ def plot_equal_gamma(ds):
     ax[2].set_xscale("log")
     _log_y(ax[2], ds.gap.values[ds.gap.values >= 1e-18], decades=16)
     cross = ", ".join(f"{x:.2g}" for x in ds.crossover_gamma_t.values)
-    ax[2].set_title(f"|loss − reference|  (crossover γt = {cross})")
+    ax[2].set_title(f"|loss − reference|\ncrossover γt = {cross}")
     ax[2].set_xlabel("step")
     ax[2].set_ylabel("gap to the reference")
     unique_legend(ax[2], handles=styles, loc="lower left", ncol=2)
@@ -164,8 +171,7 @@ def plot_equal_gamma(ds):
 
 def plot_reparametrisation(ds):
     """Largest direction gap of each reparametrisation case against the factor c (machine precision vs controls)."""
-    fig = new_figure((6.5, 4.0))
-    ax = fig.subplots()
+    fig, ax = panels((6.5, 4.0))
     for i, case in enumerate(ds.case.values):
         ax.plot(ds.factor.values, np.maximum(ds.direction_gap.sel(case=case).values, 1e-17), "o-",
                 color=group_color(i), label=str(case))
@@ -174,7 +180,7 @@ def plot_reparametrisation(ds):
     ax.set_yscale("log")
     ax.set_xlabel("factor c:  (cη, λ/c, c^p w₀)")
     ax.set_ylabel("final direction gap (floored at 1e-17)")
-    fig.legend(loc="outside right center")
+    ax.legend(loc="best")
     return fig
 
 
@@ -186,8 +192,7 @@ def plot_equilibrium(ds):
     The closed forms are those of Li et al. 2025 (arXiv:2509.25049); the SGD ones are derivation claim
     ``sgd_equilibrium`` (``toyregimes verify --claim sgd_equilibrium``).
     """
-    fig = new_figure((12.0, 4.2))
-    ax = fig.subplots(1, 3, sharey=True)
+    fig, ax = panels((12.0, 4.2), 1, 3, sharey=True)
     for a, key, label in zip(ax, ("sq_norm", "rms_angle", "sphere_elr"), ("|w|²", "RMS angular update",
                                                                           "sphere ELR"), strict=True):
         missing = []
@@ -220,8 +225,8 @@ def plot_heatmap(ds):
     """
     from matplotlib.lines import Line2D
 
-    fig = new_figure((11.0, 5.0))
-    ax = np.atleast_1d(fig.subplots(1, ds.sizes["horizon"]))
+    fig, ax = panels((11.0, 5.0), 1, ds.sizes["horizon"])
+    ax = np.atleast_1d(ax)
     lrs, wds = ds.lr.values, ds.wd.values
     iso_label = "iso-γ lines ηλ = const (γ = 1e-5 … 1e-1)"
     contour_label = "contours of the loss"
@@ -231,7 +236,7 @@ def plot_heatmap(ds):
         cs = a.contour(lrs, wds, field, colors="w", linewidths=0.7, levels=10, linestyles="solid")
         cs.set_label(contour_label)
         for g in np.geomspace(1e-5, 1e-1, 9):
-            a.plot(lrs, g / lrs, color="#D62728", ls="--", lw=0.8, label=iso_label)
+            a.plot(lrs, g / lrs, color="#FF4040", ls="--", lw=1.0, label=iso_label)
         a.set_xscale("log")
         a.set_yscale("log")
         a.set_xlim(lrs[0], lrs[-1])
@@ -242,17 +247,17 @@ def plot_heatmap(ds):
         a.set_title(f"{h} run: {steps} steps\nmean |slope| along iso-γ {float(ds.slope_iso_gamma.sel(horizon=h)):.2g}, "
                     f"along iso-η {float(ds.slope_iso_eta.sel(horizon=h)):.2g}")
         fig.colorbar(mesh, ax=a, label="log10 tail-mean loss")
-    handles = [Line2D([], [], color="#D62728", ls="--", lw=0.8, label=iso_label),
+    handles = [Line2D([], [], color="#FF4040", ls="--", lw=1.0, label=iso_label),
                Line2D([], [], color="w", lw=0.7, label=contour_label)]
-    leg = fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=True, facecolor="0.55")
+    leg = fitted_legend(fig, handles, [h.get_label() for h in handles], 2, loc="outside lower center", frameon=True,
+                        facecolor="0.55")
     leg.get_frame().set_edgecolor("0.55")  # a grey box so the white contour sample is visible
     return fig
 
 
 def plot_wd_regimes(ds):
     """Full-batch weight-decay runs on the fixed-ELR regime diagram: loss vs k, and k over time."""
-    fig = new_figure((11.0, 4.4))
-    ax = fig.subplots(1, 2)
+    fig, ax = panels((11.0, 4.4), 1, 2)
     a = ax[0]
     a.plot(ds.sphere_k.values, ds.sphere_theory.values, "k-", lw=1, label="sphere theory (A/2)(1 − 1/k)₊")
     a.plot(ds.sphere_k.values, ds.sphere_loss.values, "ks", ms=3, label="sphere PGD (tail mean)")
@@ -281,8 +286,7 @@ def plot_wd_regimes(ds):
 def plot_train_grid(ds):
     """log10 tail-mean loss and mean sphere ELR over the (lr, wd) grid of :func:`toyregimes.train_grid`,
     with iso-gamma lines (gamma = lr wd)."""
-    fig = new_figure((10.0, 4.6))
-    ax = fig.subplots(1, 2)
+    fig, ax = panels((10.0, 4.6), 1, 2)
     lrs, wds = ds.lr.values, ds.wd.values
     fields = (("log10 tail-mean loss", np.log10(np.clip(ds.mean_loss.values, 1e-300, None))),
               ("log10 mean sphere ELR", np.log10(np.clip(ds.mean_sphere_elr.values, 1e-300, None))))
