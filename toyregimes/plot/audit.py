@@ -173,9 +173,13 @@ def unlabelled_axes(fig) -> list:
     return out
 
 
-def overlapping_tick_labels(fig) -> list:
-    """Pairs of tick labels of one axis whose drawn boxes overlap: ``["<panel> x: '1' / '2'", ...]``."""
-    fig.canvas.draw()
+def overlapping_tick_labels(fig, draw: bool = True) -> list:
+    """Pairs of tick labels of one axis whose drawn boxes overlap: ``["<panel> x: '1' / '2'", ...]``.
+
+    ``draw=False`` reuses the last drawing (the figure must not have changed since).
+    """
+    if draw:
+        fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     out = []
     for i, ax in enumerate(fig.axes):
@@ -209,15 +213,17 @@ def _texts(fig):
     yield from fig.findobj(Legend)
 
 
-def clipped_texts(fig, tolerance: float = 2.0) -> list:
+def clipped_texts(fig, tolerance: float = 2.0, draw: bool = True) -> list:
     """Titles, labels, annotations and legends of ``fig`` that extend beyond the figure's edges.
 
     A title longer than its panel or a legend placed outside the axes without room runs off the
-    canvas of a PNG (``savefig`` without ``bbox_inches="tight"`` crops it).  ``tolerance`` is in pixels.
+    canvas of a PNG (``savefig`` without ``bbox_inches="tight"`` crops it).  ``tolerance`` is in pixels;
+    ``draw=False`` reuses the last drawing.
     """
     from matplotlib.text import Text
 
-    fig.canvas.draw()
+    if draw:
+        fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     box = fig.bbox
     out = []
