@@ -18,8 +18,10 @@ RESONANCES = [("1:2", theory.resonance_k(1, 2)[0]), ("2:5", theory.resonance_k(2
 RESONANCE_LABEL = "resonance p:q (ρ = p/q), labelled on the axis"
 
 
-def _resonance_lines(ax, vertical=True, labels=True):
+def _resonance_lines(ax, vertical=True, labels=True, k_max=np.inf):
     for name, k in RESONANCES:
+        if k > k_max:  # beyond the panel's range: its label would hang outside the axes
+            continue
         if vertical:
             ax.axvline(k, color="0.55", ls=":", lw=0.9, label=RESONANCE_LABEL)
             if labels:
@@ -44,6 +46,8 @@ def plot_route_to_chaos(rotation, scan, windows=(), by_groups=None, fig=None):
     number of groups.  Dotted lines: resonances ``p:q`` of the
     neutral eigenvalues (:func:`toyregimes.theory.resonance_k`).  Returns the figure.
     """
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     if fig is None:
         fig, grid = panels((11.0, 8.4), 2, 2)
     else:
@@ -54,7 +58,7 @@ def plot_route_to_chaos(rotation, scan, windows=(), by_groups=None, fig=None):
     for i, name in enumerate(rotation.alpha.values):  # decreasing sizes: the measurements coincide (rho needs no alpha)
         ax_a.plot(rotation.k.values, rotation.rho_measured.values[i], "o", ms=7.0 - 2.0 * i, color=group_color(i),
                   label=f"measured, α = {name}")
-    _resonance_lines(ax_a)
+    _resonance_lines(ax_a, k_max=float(rotation.k.max()) * 1.02)
     ax_a.set(xlabel="k", ylabel="rotation number ρ = ω / 2π")
     unique_legend(ax_a, loc="lower right")
     ax_a.set_title("(a) neutral eigenvalues: measured near the 2-cycle vs theory", fontsize="small", loc="left",
@@ -84,6 +88,10 @@ def plot_route_to_chaos(rotation, scan, windows=(), by_groups=None, fig=None):
             ax_c.annotate(f"{w['period']} ↔ {w['resonance']}", (w["k_hi"], w["period"]), fontsize="x-small",
                           xytext=(3, 3), textcoords="offset points")
     ax_c.set_yscale("log")
+    # periods are integers: plain labels at 1, 2, 5 x 10^n, no minor labels (they collide on a short axis)
+    ax_c.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax_c.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax_c.yaxis.set_minor_formatter(NullFormatter())
     ax_c.set(xlabel="k", ylabel="majority period of the non-chaotic seeds")
     _resonance_lines(ax_c)
     ax_c.set_title("(c) periods found; windows labelled period 2q ↔ nearest resonance p:q",
@@ -106,7 +114,7 @@ def plot_route_to_chaos(rotation, scan, windows=(), by_groups=None, fig=None):
         axes_d.append(ax_n)
     _resonance_lines(ax_d, vertical=False)
     ax_d.set(xlabel="heterogeneity h (max α / min α = e^{2h})", ylabel="onset of chaos k_c")
-    unique_legend(ax_d, axes=axes_d, exclude=[RESONANCE_LABEL], loc="lower right")
+    unique_legend(ax_d, axes=axes_d, exclude=[RESONANCE_LABEL], loc="best")
     ax_d.set_title("(d) onset of chaos vs heterogeneity (and n), with the resonances", fontsize="small", loc="left",
                    pad=24 if by_groups is not None else 6)
     return fig
