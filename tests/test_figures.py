@@ -20,6 +20,7 @@ import pytest  # noqa: E402
 import toyregimes as tr  # noqa: E402
 from toyregimes.cli import main  # noqa: E402
 from toyregimes.plot import audit, gallery, style  # noqa: E402
+from toyregimes.plot import training as plot_training  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -167,7 +168,7 @@ def test_train_plot_axes_hold_meaningful_values_and_every_panel_is_labelled():
     loss = run.loss.values.copy()
     loss[-5:] = [1e-315, 0.0, 5e-324, 1e-310, 0.0]  # underflow into subnormals, as long runs do
     run["loss"] = ("step", loss)
-    fig = tr.plot.training.plot_train_run(run)
+    fig = plot_training.plot_train_run(run)
     for ax in fig.axes:
         assert ax.get_ylabel() and ax.get_title()
         if ax.get_yscale() == "log":
@@ -175,6 +176,21 @@ def test_train_plot_axes_hold_meaningful_values_and_every_panel_is_labelled():
             assert lo > sys.float_info.min and hi / lo < 1e18, (ax.get_title(), lo, hi)
     assert audit.unexplained_artists(fig) == [] and audit.unlabelled_axes(fig) == []
     plt.close(fig)
+
+
+def test_the_cli_figures_of_single_results_pass_the_audit():
+    # what `run --plot`, `train --plot` and `plot grid.nc` draw: not gallery entries, same standard
+    toy = tr.toys.canonical([1, 2, 3])
+    figs = [tr.plot.plot_run(tr.simulate(toy, elr=0.3, steps=600, constraint=c)) for c in ("total", "individual")]
+    figs.append(plot_training.plot_train_run(tr.train(toy, lr=0.1, wd=0.01, steps=600, noise="tangent")))
+    figs.append(plot_training.plot_train_grid(tr.train_grid(tr.toys.canonical([1, 2]), np.geomspace(0.05, 0.5, 4),
+                                                               np.geomspace(1e-3, 1e-2, 3), 300)))
+    for fig in figs:
+        style.finish(fig)
+        assert audit.unexplained_artists(fig) == [] and audit.inconsistent_colours(fig) == {}
+        assert audit.unlabelled_axes(fig) == [] and audit.overlapping_tick_labels(fig) == []
+        assert audit.clipped_texts(fig, draw=False) == []
+        plt.close(fig)
 
 
 def test_plot_and_figures_write_valid_vector_files_at_a_column_width(tmp_path):

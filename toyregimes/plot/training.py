@@ -300,6 +300,9 @@ def plot_train_grid(ds):
         if wds.size > 1 and np.all(wds > 0):
             a.set_yscale("log")
         a.set_ylim(wds.min(), wds.max()) if wds.size > 1 else None
+        for axis in (a.xaxis, a.yaxis):
+            if axis.get_scale() == "log":
+                log_ticks(axis)
         a.set_xlabel("learning rate η")
         a.set_ylabel("weight decay λ")
         fig.colorbar(mesh, ax=a, label=label)
