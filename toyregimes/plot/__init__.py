@@ -277,11 +277,12 @@ def plot_phase_diagram(ds: xr.Dataset, fig=None):
     theory_ok = total and _equilibrium_theory_applies(ds)
 
     rows = [
-        ((ds["mean_loss"].values - min_loss) / half, "F̄  (0 = minimum, 1 = random)",
+        ((ds["mean_loss"].values - min_loss) / half, "mean loss F̄\n(0 = minimum, 1 = random)",
          np.clip(1 - 1 / theory_k, 0, None), "theory: 1 − 1/k"),
-        (ds["std_loss"].values / half, "std F  (same scale)", None, None),
-        (ds["lyapunov"].values, "largest Lyapunov exp.", None, None),
-        (ds["mean_cos_angle"].values, "mean cos ∠(θ_t, θ_t+1)", np.minimum(1, 1 / theory_k), "theory: min(1, 1/k)"),
+        (ds["std_loss"].values / half, "std of F\n(same scale)", None, None),
+        (ds["lyapunov"].values, "largest\nLyapunov exp.", None, None),
+        (ds["mean_cos_angle"].values, "mean cos angle\n∠(θ_t, θ_t+1)", np.minimum(1, 1 / theory_k),
+         "theory: min(1, 1/k)"),
     ]
     for ax, (values, label, theory, theory_label) in zip(axes, rows, strict=True):
         _shade_regimes(ax, k, labels)
@@ -317,10 +318,11 @@ def plot_regime_map(ds: xr.Dataset, y: str, colors=("score", "lyapunov"), fig=No
     One panel per entry of ``colors``, each the seed average of a sweep variable on a diverging
     colormap centred at 0: the signed score (blue converges, red does not; its magnitude is the
     stability margin below the boundary and the fraction of the random level above it) and the
-    largest Lyapunov exponent (red chaotic, white periodic or converged).  The exponent's two signs are
-    scaled separately (red saturates at the 99th percentile of the positive cells, blue at the 1st
-    percentile of the negative ones, as the colourbar label says), so strongly contracting cells -- a
-    single group's exponent reaches -2 -- cannot wash out the chaotic ones.  The theory boundary
+    largest Lyapunov exponent (red chaotic, white periodic or converged).  Red saturates at the 99th
+    percentile of the positive cells; blue at the 1st percentile of the negative ones when that lies
+    further from 0 (then the colourbar label says the signs are scaled separately), so strongly
+    contracting cells -- a single group's exponent reaches -2 -- cannot wash out the chaotic ones, nor
+    can round-off around 0 look contracting.  The theory boundary
     ``k = 1`` is drawn on each and named in a legend below the panels; an integer-valued ``y`` (e.g.
     the number of groups) gets integer ticks.  Returns the figure.
     """
@@ -349,12 +351,13 @@ def plot_regime_map(ds: xr.Dataset, y: str, colors=("score", "lyapunov"), fig=No
         else:
             finite = values[np.isfinite(values)]
             pos, neg = finite[finite > 0], finite[finite < 0]
-            vmax = float(np.percentile(pos, 99)) if pos.size else 1.0
-            vmin = float(np.percentile(neg, 1)) if neg.size else -vmax
-            vmax, vmin = max(vmax, 1e-6), min(vmin, -1e-6)
+            vmax = max(float(np.percentile(pos, 99)) if pos.size else 1.0, 1e-6)
+            # never narrower than the red side: exponents of neutral cycles scatter by round-off around 0,
+            # and a blue scale fitted to that noise would paint it as strongly contracting
+            vmin = min(float(np.percentile(neg, 1)) if neg.size else -vmax, -vmax)
             norm = TwoSlopeNorm(0.0, vmin, vmax)
             nice = "largest Lyapunov exp." if name == "lyapunov" else name.replace("_", " ")
-            label = f"{nice}\n(signs scaled separately)"
+            label = f"{nice}\n(signs scaled separately)" if vmin < -1.01 * vmax else nice
             extend = "both"
         mesh = ax.pcolormesh(k, yv, values.T, cmap="RdBu_r", norm=norm, shading="nearest", rasterized=True)
         bar = fig.colorbar(mesh, ax=ax, label=label, extend=extend)
@@ -366,7 +369,7 @@ def plot_regime_map(ds: xr.Dataset, y: str, colors=("score", "lyapunov"), fig=No
         ax.axvline(1.0, color="k", ls="--", lw=1.2, label="theory boundary k = 1")
         ax.set_xscale("log")
         ax.set_xlabel("k = elr · Σα")
-    axes[0].set_ylabel("number of groups n" if y == "groups" else y.replace("_", " "))
+    axes[0].set_ylabel({"groups": "number of groups n", "heterogeneity": "heterogeneity h"}.get(y, y.replace("_", " ")))
     if _integer_valued(yv):
         integer_ticks(axes[0].yaxis)
     _figure_legend(fig)
@@ -518,6 +521,7 @@ def plot_divergence(ds: xr.Dataset, fig=None):
         ax.set_yscale("log")
         ax.set_xlabel("k = elr · Σα")
         ax.axvline(1.0, **THRESHOLD_LINE, label=THRESHOLD_LABEL)
-    fig.suptitle(f"{toy_label(ds.attrs['toy'])}: seed mean (bands: seed range)", fontsize="small")
+    fig.suptitle(f"{toy_label(ds.attrs['toy'])}: seed mean (bands: seed range; values below 1e-5 drawn at 1e-5)",
+                 fontsize="small")
     _figure_legend(fig, ncol=3)
     return fig

@@ -77,7 +77,10 @@ def plot_route_to_chaos(rotation, scan, windows=(), by_groups=None, fig=None):
     unlabelled(ax_b.axhline(0, color="0.3", lw=0.8), "zero of the exponent axis (chaos above it)")
     _resonance_lines(ax_b)
     ax_b.set(xlabel="k", ylabel="largest Lyapunov exponent\n(mean ± sd over seeds)")
-    legend_b = unique_legend(ax_b, exclude=[RESONANCE_LABEL], loc="upper left", ncol=2)
+    # the legend sits in a band below 0, where only brief dips reach: over the curves it would hide them
+    top = ax_b.get_ylim()[1]
+    ax_b.set_ylim(bottom=min(ax_b.get_ylim()[0], -0.4 * top))
+    legend_b = unique_legend(ax_b, exclude=[RESONANCE_LABEL], loc="lower center", ncol=4)
     legend_b.set_title("heterogeneity (colours of b and c)", prop={"size": "small"})
     ax_b.set_title(f"(b) exponents, {scan.attrs['n_groups']} groups, {scan.attrs['seeds']} seeds", fontsize="small",
                    loc="left", pad=14)
