@@ -57,9 +57,10 @@ def test_every_line_and_colour_of_a_gallery_figure_is_named(figures, name):
 
 @pytest.mark.parametrize("name", list(gallery.FIGURES))
 def test_no_gallery_figure_has_colliding_tick_labels_or_cropped_text(figures, name):
-    fig = figures[name]
-    assert audit.overlapping_tick_labels(fig) == []
+    fig = figures[name]  # drawn by gallery.render (finish), as it is saved
+    assert audit.overlapping_tick_labels(fig, draw=False) == []
     assert audit.clipped_texts(fig, draw=False) == []
+    assert audit.overlapping_texts(fig, draw=False) == []
 
 
 def test_unlabelled_artists_say_why(figures):
@@ -105,6 +106,10 @@ def test_negative_controls_each_check_catches_its_defect(grid):
     assert audit.overlapping_tick_labels(fig) and audit.clipped_texts(fig)
     style.finish(fig)  # wraps the title
     assert audit.clipped_texts(fig) == []
+    # a note written where the legend sits
+    ax.legend(["a line"], loc="lower right")
+    ax.text(0.95, 0.05, "a note in the corner", transform=ax.transAxes, ha="right", va="bottom")
+    assert any("a note in the corner" in pair for pair in audit.overlapping_texts(fig))
     plt.close(fig)
 
 
@@ -138,20 +143,22 @@ def test_lyapunov_colours_scale_each_sign_so_chaotic_cells_are_saturated(grid):
     plt.close(fig)
 
 
-def test_figure_size_and_paper_width_draw_at_a_column_width_with_print_fonts():
+def test_figure_size_and_paper_width_draw_at_a_column_width_with_print_fonts(grid):
     assert style.figure_size("single", aspect=0.5) == (3.5, 1.75)
     assert style.figure_size("double")[0] == 7.2 and style.figure_size("4.5")[0] == 4.5
     for bad in ("triple", 0.2, "nan"):
         with pytest.raises(ValueError, match="width"):
             style.figure_size(bad)
-    for name in ("regime_map_heterogeneity", "train_equilibrium"):  # a row of panels, restacked
-        fig = gallery.render(name, quick=True, width="single")
-        assert fig.get_figwidth() == pytest.approx(3.5)
-        assert audit.unexplained_artists(fig) == [] and audit.unlabelled_axes(fig) == []
-        assert audit.overlapping_tick_labels(fig) == [] and audit.clipped_texts(fig) == []
-        sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
-        assert min(sizes) >= style.MIN_PRINT_POINTS
-        plt.close(fig)
+    with style.paper_width("single"):  # checked as saved: inside the width's print style
+        grid_map = style.finish(tr.plot.plot_regime_map(grid, "groups"))
+        for fig in (grid_map, gallery.render("train_equilibrium", quick=True, width="single")):  # restacked rows
+            assert fig.get_figwidth() == pytest.approx(3.5)
+            assert audit.unexplained_artists(fig) == [] and audit.unlabelled_axes(fig) == []
+            assert audit.overlapping_tick_labels(fig) == [] and audit.clipped_texts(fig) == []
+            assert audit.overlapping_texts(fig, draw=False) == []
+            sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+            assert min(sizes) >= style.MIN_PRINT_POINTS
+            plt.close(fig)
     assert style.current_width() is None  # the width does not leak out of the block
 
 
@@ -189,7 +196,7 @@ def test_the_cli_figures_of_single_results_pass_the_audit():
         style.finish(fig)
         assert audit.unexplained_artists(fig) == [] and audit.inconsistent_colours(fig) == {}
         assert audit.unlabelled_axes(fig) == [] and audit.overlapping_tick_labels(fig) == []
-        assert audit.clipped_texts(fig, draw=False) == []
+        assert audit.clipped_texts(fig, draw=False) == [] and audit.overlapping_texts(fig, draw=False) == []
         plt.close(fig)
 
 

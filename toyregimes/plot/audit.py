@@ -7,7 +7,8 @@
 * :func:`unlabelled_axes`: every panel with data has both axis labels (a shared x axis may carry its
   label on the bottom panel only);
 * :func:`overlapping_tick_labels`: no two tick labels of one axis overlap once drawn;
-* :func:`clipped_texts`: no title, label, tick label or legend runs off the edge of the figure.
+* :func:`clipped_texts`: no title, label, tick label or legend runs off the edge of the figure;
+* :func:`overlapping_texts`: no two titles, labels, annotations or legends cover each other.
 
 Example: ``assert not unexplained_artists(plot_phase_diagram(ds))``.
 """
@@ -19,7 +20,7 @@ import numpy as np
 from toyregimes.plot.style import UNLABELLED
 
 __all__ = ["unexplained_artists", "inconsistent_colours", "unlabelled_axes", "overlapping_tick_labels",
-           "clipped_texts", "legend_labels", "data_artists"]
+           "clipped_texts", "overlapping_texts", "legend_labels", "data_artists"]
 
 
 def _is_colorbar_axes(ax) -> bool:
@@ -203,14 +204,21 @@ def _texts(fig):
     """Titles, axis labels, annotations, suptitle and legends of ``fig`` (tick labels are checked apart)."""
     from matplotlib.legend import Legend
 
-    yield from fig.texts
-    for name in ("_suptitle", "_supxlabel", "_supylabel"):
-        if getattr(fig, name, None) is not None:
-            yield getattr(fig, name)
-    for ax in fig.axes:
-        yield from (ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label)
-        yield from ax.texts
-    yield from fig.findobj(Legend)
+    def every():
+        yield from fig.texts
+        for name in ("_suptitle", "_supxlabel", "_supylabel"):
+            if getattr(fig, name, None) is not None:
+                yield getattr(fig, name)
+        for ax in fig.axes:
+            yield from (ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label)
+            yield from ax.texts
+        yield from fig.findobj(Legend)
+
+    seen = set()
+    for artist in every():  # the suptitle is also one of fig.texts: each once
+        if id(artist) not in seen:
+            seen.add(id(artist))
+            yield artist
 
 
 def clipped_texts(fig, tolerance: float = 2.0, draw: bool = True) -> list:
@@ -237,4 +245,32 @@ def clipped_texts(fig, tolerance: float = 2.0, draw: bool = True) -> list:
                 or ext.y1 > box.y1 + tolerance):
             name = artist.get_text() if isinstance(artist, Text) else "legend"
             out.append(f"{name[:40]!r} runs off the figure")
+    return out
+
+
+def overlapping_texts(fig, draw: bool = True) -> list:
+    """Pairs of titles, axis labels, annotations and legends of ``fig`` whose drawn boxes overlap.
+
+    A text inside a legend's box (e.g. a note in the corner a legend also chose) or two panel labels
+    sharing the gap between panels are collisions a reader stumbles on.  ``draw=False`` reuses the
+    last drawing.
+    """
+    from matplotlib.text import Text
+
+    if draw:
+        fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    items = []
+    for artist in _texts(fig):
+        if not artist.get_visible() or (isinstance(artist, Text) and not artist.get_text().strip()):
+            continue
+        ext = artist.get_window_extent(renderer)
+        if ext.width > 0 and ext.height > 0:
+            name = artist.get_text()[:30] if isinstance(artist, Text) else "legend"
+            items.append((name, ext.padded(-1.0)))  # touching is not overlapping
+    out = []
+    for a in range(len(items)):
+        for b in range(a + 1, len(items)):
+            if items[a][1].overlaps(items[b][1]):
+                out.append(f"{items[a][0]!r} / {items[b][0]!r}")
     return out

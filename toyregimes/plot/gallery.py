@@ -30,7 +30,7 @@ class Figure:
 def _phase_diagram(quick: bool):
     from toyregimes.plot import plot_phase_diagram
 
-    num, seeds, steps, tail = (60, 2, 4000, 1000) if quick else (400, 8, 20_000, 5_000)
+    num, seeds, steps, tail = (40, 2, 2000, 500) if quick else (400, 8, 20_000, 5_000)
     ds = sweep(
         toys.canonical([1, 2, 3]), k=np.geomspace(0.1, 100, num), seeds=seeds, steps=steps, tail=tail,
         lyapunov=True,
@@ -74,7 +74,7 @@ def _regime_map_groups(quick: bool):
 def _orbit_diagram(quick: bool):
     from toyregimes.plot import plot_orbit_diagram
 
-    num, steps = (80, 1500) if quick else (600, 4000)
+    num, steps = (60, 1000) if quick else (600, 4000)
     orbit = orbit_diagram(toys.canonical([1, 2, 3]), np.linspace(0.8, 4.0, num) / 6, steps=steps, keep=64)
     return plot_orbit_diagram(orbit)
 
@@ -91,7 +91,7 @@ def _individual_elrs(quick: bool):
 def _constraints(quick: bool):
     from toyregimes.plot import plot_constraints
 
-    num, seeds, steps, tail = (40, 2, 3000, 1000) if quick else (200, 6, 12_000, 3_000)
+    num, seeds, steps, tail = (30, 2, 2000, 500) if quick else (200, 6, 12_000, 3_000)
     toy = toys.canonical([1, 2, 3])
     common = {"k": np.geomspace(0.1, 100, num), "seeds": seeds, "steps": steps, "tail": tail}
     return plot_constraints(sweep(toy, **common), sweep(toy, constraint="individual", **common))
@@ -138,7 +138,7 @@ def _high_dimension(quick: bool):
     from toyregimes.studies.high_dimension import dimension_study
 
     if quick:
-        ds = dimension_study(dims=(2, 8), groups=(2,), k=np.geomspace(1.2, 100, 5), seeds=2, steps=2000, tail=500,
+        ds = dimension_study(dims=(2, 8), groups=(2,), k=np.geomspace(1.2, 100, 5), seeds=2, steps=1000, tail=300,
                              noise_scales=(3.0,), noise_dims=(8,), noise_seeds=1)
     else:
         ds = dimension_study()
@@ -230,7 +230,7 @@ FIGURES = {
 
 # Smaller experiments for quick=True (the test suite draws every figure): same code paths, short runs.
 _QUICK_TRAIN = {
-    "equal_gamma_vs_equal_eta": {"steps": 1500},
+    "equal_gamma_vs_equal_eta": {"steps": 800},
     "reparametrisation": {"steps": 300},
     "equilibrium_overlay": {"gammas": [3e-3, 1e-2, 3e-2], "horizon": 6.0, "adam_dim": 8},
     "lr_wd_heatmap": {"n": 6, "long": 1000},

@@ -47,16 +47,16 @@ def _case_color(case: str, i: int) -> str:
 def _log_y(ax, *arrays, decades=None) -> None:
     """Log y axis limited to the meaningful values (underflow to 0 or to subnormals is not plotted as data).
 
-    With ``decades``, values more than that many decades below the largest are left out, and the panel
-    says so (a run converged to round-off would otherwise squeeze its whole history into the top).
+    With ``decades``, values more than that many decades below the largest are left out, and the panel's
+    title (set it first) says so: a run converged to round-off would otherwise squeeze its whole history
+    into the top of the axis.  The note goes in the title, not in the panel, where the data may run.
     """
     ax.set_yscale("log")
     limits = log_limits(*arrays, decades=decades)
     if limits is not None:
         ax.set_ylim(*limits)
         if decades is not None and log_limits(*arrays) is not None and log_limits(*arrays)[0] < limits[0]:
-            ax.text(0.98, 0.03, f"values below 1e-{decades:g} × max not drawn", transform=ax.transAxes,
-                    ha="right", va="bottom", fontsize="small", color="0.35")
+            ax.set_title(f"{ax.get_title()}\n(values below 1e-{decades:g} × max not drawn)".lstrip("\n"))
 
 
 def _positive(values, floor):
@@ -93,17 +93,17 @@ def plot_train_run(run):
         limits = log_limits(v, decades=16, pad=1.0)
         floors[key] = limits[0] if limits is not None else np.inf
     ax[0, 0].plot(t, _positive(run.loss.values, floors["loss"]), color="k", lw=0.8, label="loss F(w)")
-    _log_y(ax[0, 0], run.loss.values, decades=16)
     ax[0, 0].set_ylabel("loss F(w)")
     ax[0, 0].set_title("loss")
+    _log_y(ax[0, 0], run.loss.values, decades=16)
     ax[0, 1].plot(t, run.norm.values, color=group_color(0), lw=0.8, label="|w|")
     ax[0, 1].set_ylabel("weight norm |w|")
     ax[0, 1].set_title("norm")
     ax[1, 0].plot(t, _positive(run.sphere_elr.values, floors["elr"]), color=group_color(1), lw=0.8,
                   label="sphere ELR")
-    _log_y(ax[1, 0], run.sphere_elr.values, decades=16)
     ax[1, 0].set_ylabel("sphere ELR")
     ax[1, 0].set_title("effective learning rate on the sphere")
+    _log_y(ax[1, 0], run.sphere_elr.values, decades=16)
     ax[1, 1].plot(t, _positive(run.angle.values, floors["angle"]), lw=0.5, color=group_color(2),
                   label="angle ∠(w_t, w_t+1)")
     ys = [run.angle.values]
@@ -111,9 +111,9 @@ def plot_train_run(run):
     if gamma > 0:
         ax[1, 1].axhline(np.sqrt(2 * gamma), color=THEORY_COLOR, ls="--", label="√(2γ) (SGD equilibrium)")
         ys.append([np.sqrt(2 * gamma)])
-    _log_y(ax[1, 1], *ys, decades=16)
     ax[1, 1].set_ylabel("angular update (rad)")
     ax[1, 1].set_title("angular update per step")
+    _log_y(ax[1, 1], *ys, decades=16)
     for a in ax.ravel():
         a.legend(loc="best")
     for a in ax[1]:
@@ -142,8 +142,8 @@ def plot_equal_gamma(ds):
                    label=f"c = {c:g}")
         a.axvline(1 / gamma, **THRESHOLD_LINE, label="t = 1/γ")
         a.set_xscale("log")
-        _log_y(a, ds.reference_loss.values, ds.loss.sel(family=fam).values, decades=16)
         a.set_title("equal η: (η, cλ)" if fam == "equal_eta" else "equal γ: (cη, λ/c)")
+        _log_y(a, ds.reference_loss.values, ds.loss.sel(family=fam).values, decades=16)
         a.set_xlabel("step")
         a.set_ylabel("loss")
     for c in ds.factor.values:
@@ -159,13 +159,13 @@ def plot_equal_gamma(ds):
               Line2D([], [], color="0.3", lw=0.8, ls="--", label="dashed: equal γ")]
     ax[2].axvline(1 / gamma, **THRESHOLD_LINE, label="t = 1/γ")
     ax[2].set_xscale("log")
-    _log_y(ax[2], ds.gap.values[ds.gap.values >= 1e-18], decades=16)
     cross = ", ".join(f"{x:.2g}" for x in ds.crossover_gamma_t.values)
     ax[2].set_title(f"|loss − reference|\ncrossover γt = {cross}")
+    _log_y(ax[2], ds.gap.values[ds.gap.values >= 1e-18], decades=16)
     ax[2].set_xlabel("step")
     ax[2].set_ylabel("gap to the reference")
-    unique_legend(ax[2], handles=styles, loc="lower left", ncol=2)
-    unique_legend(ax[0], loc="lower left")
+    # one legend below the panels: inside, any corner hides the loss curves, which fill their panels
+    unique_legend(fig, handles=styles, loc="outside lower center", ncol=8, frameon=False)
     return fig
 
 
@@ -212,7 +212,12 @@ def plot_equilibrium(ds):
             a.text(0.98, 0.97, f"no closed form: {', '.join(missing)}", transform=a.transAxes, ha="right", va="top",
                    fontsize="small", color="0.3")
     ax[0].set_ylabel("measured / theory")
-    unique_legend(fig, loc="outside lower center", ncol=5, frameon=False)
+    entries = {}
+    for a in ax:
+        for h, label in zip(*a.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, h)
+    order = [str(c) for c in ds.case.values if str(c) in entries] + ["1 = closed form"]
+    fitted_legend(fig, [entries[n] for n in order], order, len(order), loc="outside lower center", frameon=False)
     fig.suptitle("Equilibria under tangent noise (axis-aligned AdamW: a documented failure of the formula)")
     return fig
 
@@ -244,8 +249,8 @@ def plot_heatmap(ds):
         a.set_xlabel("learning rate η")
         a.set_ylabel("weight decay λ")
         steps = int(ds.steps.sel(horizon=h))
-        a.set_title(f"{h} run: {steps} steps\nmean |slope| along iso-γ {float(ds.slope_iso_gamma.sel(horizon=h)):.2g}, "
-                    f"along iso-η {float(ds.slope_iso_eta.sel(horizon=h)):.2g}")
+        a.set_title(f"{h} run: {steps} steps\n|slope| along iso-γ {float(ds.slope_iso_gamma.sel(horizon=h)):.2g}, "
+                    f"iso-η {float(ds.slope_iso_eta.sel(horizon=h)):.2g}")
         fig.colorbar(mesh, ax=a, label="log10 tail-mean loss")
     handles = [Line2D([], [], color="#FF4040", ls="--", lw=1.0, label=iso_label),
                Line2D([], [], color="w", lw=0.7, label=contour_label)]
@@ -258,6 +263,7 @@ def plot_heatmap(ds):
 def plot_wd_regimes(ds):
     """Full-batch weight-decay runs on the fixed-ELR regime diagram: loss vs k, and k over time."""
     fig, ax = panels((11.0, 4.4), 1, 2)
+    fig.get_layout_engine().set(wspace=0.08)  # room between the colourbar's label and the next panel's
     a = ax[0]
     a.plot(ds.sphere_k.values, ds.sphere_theory.values, "k-", lw=1, label="sphere theory (A/2)(1 − 1/k)₊")
     a.plot(ds.sphere_k.values, ds.sphere_loss.values, "ks", ms=3, label="sphere PGD (tail mean)")
@@ -270,7 +276,7 @@ def plot_wd_regimes(ds):
     a.axvline(1, **THRESHOLD_LINE, label="k = 1 (convergence threshold)")
     a.set_xlabel("k = A η / ((1 − γ) |w|²)   (tail mean)")
     a.set_ylabel("tail-mean loss")
-    a.legend(loc="upper left")
+    a.legend(loc="lower right")  # the runs and the theory curve climb from the lower left
     fig.colorbar(sc, ax=a, label="log10 γ")
     b = ax[1]
     b.plot(ds.trace_step.values, ds.trace_k_eff.values, lw=0.5, color=group_color(0), label="k(t) of one run")
@@ -279,7 +285,8 @@ def plot_wd_regimes(ds):
     b.set_xlabel("step")
     b.set_ylabel("k(t)")
     b.set_title(f"one run, γ = {ds.attrs['trace_gamma']:g}")
-    b.legend(loc="upper right")
+    # below the panel: k(t) fills the whole panel
+    b.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     return fig
 
 
