@@ -100,6 +100,7 @@ def _draw(data, spec: dict) -> dict:
 BAD_NUMBERS = ["0", "-1", "nan", "inf", "abc", ""]
 BAD_INTS = ["0", "-5", "1.5", "x"]
 BAD_ALPHAS = [["0"], ["-1", "2"], ["nan"], ["1", "inf"], ["a"]]
+WIDTHS = ([None, "single", "double", "4.5"], ["triple", "0", "nan", "100", ""])
 
 
 def _outs(paths, suffix):
@@ -132,6 +133,7 @@ def test_fuzz_run(paths, data):
         "--summary": ([None, True], []),
         "--out": _outs(paths, ".nc"),
         "--plot": (plots[0], [*plots[1], str(paths["root"] / "p.xyz")]),
+        "--width": WIDTHS,
     }
     _check(_argv("run", _draw(data, spec)))
 
@@ -167,6 +169,7 @@ def test_fuzz_plot(paths, data):
                                                              str(root)]),
         "--out": ([*out_valid[1:], lambda: str(root / f"noext{next(_counter)}")], [*out_invalid, str(root / "p.xyz")]),
         "--y": ([None], ["heterogeneity", "bogus"]),
+        "--width": WIDTHS,
     }
     options = _draw(data, spec)
     file = options.pop("file")
@@ -201,6 +204,7 @@ def test_fuzz_train(paths, data):
         "--summary": ([None, True], []),
         "--out": _outs(paths, ".nc"),
         "--plot": _outs(paths, ".png"),
+        "--width": WIDTHS,
     }
     _check(_argv("train", _draw(data, spec)))
 
@@ -215,6 +219,8 @@ def test_fuzz_figures_verify_explore(paths, data):
         ["figures", "--only", "no_such_figure", "--out", str(root / "figs")],
         ["figures", "--only", "phase_diagram", "--out", "/proc/toyregimes-figs"],
         ["figures", "--only", "phase_diagram", "--out", str(root / "text.nc")],
+        ["figures", "--only", "phase_diagram", "--out", str(root / "figs"), "--width", "triple"],
+        ["figures", "--only", "phase_diagram", "--out", str(root / "figs"), "--format", "gif"],
         ["verify", "--claim", "no_such_claim"],
         ["verify", "--json", "--claim", "no_such_claim"],
         ["explore", "--steps", "50"],  # no display in tests: refused with a hint to use --save

@@ -139,8 +139,8 @@ def test_divergence_deterministic_gap_follows_one_over_k_and_noise_brings_the_on
 
 
 def _theory_line(fig):
-    (ax,) = [a for a in fig.axes if a.get_ylabel().startswith("F̄")]
-    lines = [ln for ln in ax.get_lines() if ln.get_label() == "theory (equilibrium)"]
+    (ax,) = [a for a in fig.axes if a.get_ylabel().startswith("mean loss F̄")]
+    lines = [ln for ln in ax.get_lines() if ln.get_label().startswith("theory")]  # "theory: 1 − 1/k"
     return ax, lines
 
 

@@ -46,6 +46,8 @@ API_MODULES = [
     ("toyregimes.plot.training", "Plots of weight-decay training"),
     ("toyregimes.plot.route_to_chaos", "Plot of the route to chaos"),
     ("toyregimes.plot.gallery", "The gallery"),
+    ("toyregimes.plot.style", "Figure style: column widths, colours, legends"),
+    ("toyregimes.plot.audit", "Figure checks: every artist named, no colliding text"),
     ("toyregimes.explore", "The interactive explorer"),
     ("toyregimes.derivations", "Derivations: the claim registry"),
     ("toyregimes.derivations.report", "Derivations: reports"),

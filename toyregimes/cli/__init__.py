@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from toyregimes.cli.checks import add_force, budget, image_file, json_line, output_file
+from toyregimes.cli.checks import add_force, add_width, budget, image_file, json_line, output_file, width_of
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a command stopped by Ctrl-C
@@ -51,7 +51,8 @@ def _add_run(sub) -> None:
     p.add_argument("--tail", type=int, default=None, help="tail window for the summary (default: last half)")
     p.add_argument("--lyapunov", action="store_true", help="also estimate the largest Lyapunov exponent")
     p.add_argument("--out", help="write the per-step Dataset to this NetCDF file")
-    p.add_argument("--plot", help="draw loss, group norms and individual ELRs to this image file")
+    p.add_argument("--plot", help="draw loss, group norms and individual ELRs to this image file (png, pdf, svg)")
+    add_width(p)
     p.add_argument(
         "--summary",
         action="store_true",
@@ -69,6 +70,7 @@ def _cmd_run(args) -> int:
 
     out = output_file(args.out, "--out") if args.out else None  # before the simulation, not after
     plot_path = image_file(args.plot, "--plot") if args.plot else None
+    width = width_of(args)
     toy = tr.toys.canonical(args.alpha)
     if args.k is not None:
         elr = tr._validate.as_positive(args.k, "k") / float(np.sum(toy.alpha))
@@ -92,9 +94,10 @@ def _cmd_run(args) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
-        from toyregimes.plot import plot_run, save_figure
+        from toyregimes.plot import paper_width, plot_run, save_figure
 
-        save_figure(plot_run(run), plot_path)
+        with paper_width(width):
+            save_figure(plot_run(run), plot_path)
     if args.summary:
         print(json_line(stats))
     else:
@@ -229,11 +232,12 @@ def _add_plot(sub) -> None:
         description="Draw a NetCDF result written by toyregimes: a run (loss, norms, individual ELRs), a sweep "
         "(1-D phase diagram), a sweep grid (2-D regime maps), an orbit diagram, a noisy sweep (divergence), a "
         "weight-decay training run or (lr, wd) grid, or a weight-decay experiment (toyregimes.plot.plot_result).",
-        epilog="example: toyregimes plot sweep.nc --out phase.png",
+        epilog="example: toyregimes plot sweep.nc --out phase.pdf --width single",
     )
     p.add_argument("file", help="NetCDF file written by toyregimes")
     p.add_argument("--out", required=True, help="image file to write (png, pdf, svg)")
     p.add_argument("--y", help="for a sweep grid only: the parameter on the vertical axis (default: the first)")
+    add_width(p)
     p.set_defaults(handler=_cmd_plot)
 
 
@@ -245,8 +249,9 @@ def _cmd_plot(args) -> int:
     from toyregimes import plot
 
     out = image_file(args.out, "--out")  # the real file: matplotlib adds .png to a name without suffix
-    fig = plot.plot_result(tr.load(args.file), y=args.y)
-    plot.save_figure(fig, out)
+    with plot.paper_width(width_of(args)):  # the format follows the suffix: .pdf and .svg are vector files
+        fig = plot.plot_result(tr.load(args.file), y=args.y)
+        plot.save_figure(fig, out)
     print(f"wrote {out}")
     return 0
 
@@ -255,12 +260,16 @@ def _add_figures(sub) -> None:
     p = sub.add_parser(
         "figures",
         help="regenerate the figure gallery",
-        description="Draw every figure of the README's gallery (or those named with --only) as PNG files.",
+        description="Draw every figure of the README's gallery (or those named with --only) as PNG files "
+        "(or PDF/SVG with --format), at each figure's own size or at a journal column's --width.",
         epilog="example: toyregimes figures --out figures/ --only phase_diagram orbit_diagram",
     )
     p.add_argument("--out", default="figures", help="output directory (default figures/)")
     p.add_argument("--only", nargs="+", help="names of the figures to draw (default: all)")
     p.add_argument("--quick", action="store_true", help="small grids, for a fast preview")
+    add_width(p)
+    p.add_argument("--format", default="png", choices=["png", "pdf", "svg"],
+                   help="file format (default png; pdf and svg are vector files)")
     p.add_argument("--list", action="store_true", help="list the figures and what they show")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_cmd_figures)
@@ -282,7 +291,9 @@ def _cmd_figures(args) -> int:
     from toyregimes.io import check_output_dir
 
     check_output_dir(args.out, "--out")  # before drawing: a gallery takes minutes
-    for path in gallery.draw_all(args.out, args.only, quick=args.quick, progress=False if args.quiet else None):
+    width = width_of(args)
+    for path in gallery.draw_all(args.out, args.only, quick=args.quick, progress=False if args.quiet else None,
+                                 width=width, fmt=args.format):
         print(f"wrote {path}")
     return 0
 

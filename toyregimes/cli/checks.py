@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["output_file", "image_file", "json_line", "budget", "add_force"]
+__all__ = ["output_file", "image_file", "json_line", "budget", "add_force", "add_width", "width_of"]
 
 
 def output_file(path, option: str) -> Path:
@@ -57,3 +57,27 @@ def add_force(parser) -> None:
 def budget(args) -> dict:
     """Keyword arguments of the size guard for the library call: no limits under ``--force``."""
     return {"max_memory": None, "max_seconds": None} if getattr(args, "force", False) else {}
+
+
+def add_width(parser) -> None:
+    """Add ``--width single|double|INCHES``: draw at a journal column's width with print-sized fonts."""
+    parser.add_argument(
+        "--width",
+        metavar="W",
+        help="draw at a journal column's width: single (3.5 in), double (7.2 in) or a width in inches; "
+        "fonts sized for print (default: each figure's own size)",
+    )
+
+
+def width_of(args):
+    """The checked ``--width`` (None when absent); a bad value is a ``ValueError`` before any computing."""
+    width = getattr(args, "width", None)
+    if width is None:
+        return None
+    from toyregimes.plot.style import figure_size
+
+    try:
+        figure_size(width)
+    except ValueError as exc:
+        raise ValueError(f"--width: {exc}") from None
+    return width

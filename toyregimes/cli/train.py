@@ -7,7 +7,7 @@ with exit status 2 in ``cli.main``.
 
 from __future__ import annotations
 
-from toyregimes.cli.checks import add_force, budget, image_file, json_line, output_file
+from toyregimes.cli.checks import add_force, add_width, budget, image_file, json_line, output_file, width_of
 
 
 def add_train_parser(sub) -> None:
@@ -46,7 +46,8 @@ def add_train_parser(sub) -> None:
     p.add_argument("--init-norm", type=float, default=1.0, help="norm of the initial weights (default 1)")
     p.add_argument("--record-every", type=int, default=1, help="record every r-th step (default 1)")
     p.add_argument("--out", help="write the per-step Dataset to this NetCDF file")
-    p.add_argument("--plot", help="draw loss, norm, sphere ELR and angle to this image file")
+    p.add_argument("--plot", help="draw loss, norm, sphere ELR and angle to this image file (png, pdf, svg)")
+    add_width(p)
     p.add_argument("--summary", action="store_true",
                    help="print one JSON object of tail statistics (strict JSON: null for non-finite values)")
     add_force(p)
@@ -98,6 +99,7 @@ def _cmd_train(args) -> int:
     _check_minibatch_options(args)
     out = output_file(args.out, "--out") if args.out else None  # before training, not after
     plot_path = image_file(args.plot, "--plot") if args.plot else None
+    width = width_of(args)
     if args.alpha is not None:
         toy = tr.toys.canonical(args.alpha)
     else:
@@ -123,9 +125,11 @@ def _cmd_train(args) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
+        from toyregimes.plot import paper_width
         from toyregimes.plot.training import plot_train_run, save
 
-        save(plot_train_run(run), plot_path)
+        with paper_width(width):
+            save(plot_train_run(run), plot_path)
     if args.summary:
         print(json_line(stats))
     else:

@@ -17,7 +17,7 @@ from toyregimes.orbits import orbit_diagram
 from toyregimes.simulate import simulate
 from toyregimes.sweep import canonical_alpha, sweep, sweep_grid
 
-__all__ = ["FIGURES", "draw", "draw_all"]
+__all__ = ["FIGURES", "render", "draw", "draw_all"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Figure:
 def _phase_diagram(quick: bool):
     from toyregimes.plot import plot_phase_diagram
 
-    num, seeds, steps, tail = (60, 2, 4000, 1000) if quick else (400, 8, 20_000, 5_000)
+    num, seeds, steps, tail = (40, 2, 2000, 500) if quick else (400, 8, 20_000, 5_000)
     ds = sweep(
         toys.canonical([1, 2, 3]), k=np.geomspace(0.1, 100, num), seeds=seeds, steps=steps, tail=tail,
         lyapunov=True,
@@ -74,7 +74,7 @@ def _regime_map_groups(quick: bool):
 def _orbit_diagram(quick: bool):
     from toyregimes.plot import plot_orbit_diagram
 
-    num, steps = (80, 1500) if quick else (600, 4000)
+    num, steps = (60, 1000) if quick else (600, 4000)
     orbit = orbit_diagram(toys.canonical([1, 2, 3]), np.linspace(0.8, 4.0, num) / 6, steps=steps, keep=64)
     return plot_orbit_diagram(orbit)
 
@@ -91,7 +91,7 @@ def _individual_elrs(quick: bool):
 def _constraints(quick: bool):
     from toyregimes.plot import plot_constraints
 
-    num, seeds, steps, tail = (40, 2, 3000, 1000) if quick else (200, 6, 12_000, 3_000)
+    num, seeds, steps, tail = (30, 2, 2000, 500) if quick else (200, 6, 12_000, 3_000)
     toy = toys.canonical([1, 2, 3])
     common = {"k": np.geomspace(0.1, 100, num), "seeds": seeds, "steps": steps, "tail": tail}
     return plot_constraints(sweep(toy, **common), sweep(toy, constraint="individual", **common))
@@ -138,7 +138,7 @@ def _high_dimension(quick: bool):
     from toyregimes.studies.high_dimension import dimension_study
 
     if quick:
-        ds = dimension_study(dims=(2, 8), groups=(2,), k=np.geomspace(1.2, 100, 5), seeds=2, steps=2000, tail=500,
+        ds = dimension_study(dims=(2, 8), groups=(2,), k=np.geomspace(1.2, 100, 5), seeds=2, steps=1000, tail=300,
                              noise_scales=(3.0,), noise_dims=(8,), noise_seeds=1)
     else:
         ds = dimension_study()
@@ -228,12 +228,24 @@ FIGURES = {
 }
 
 
+# Smaller experiments for quick=True (the test suite draws every figure): same code paths, short runs.
+_QUICK_TRAIN = {
+    "equal_gamma_vs_equal_eta": {"steps": 800},
+    "reparametrisation": {"steps": 300},
+    "equilibrium_overlay": {"gammas": [3e-3, 1e-2, 3e-2], "horizon": 6.0, "adam_dim": 8},
+    "lr_wd_heatmap": {"n": 6, "long": 1000},
+    "wd_regimes": {"gammas": [0.03, 0.1], "seeds": 2, "horizon": 10.0, "trace_gamma": 0.1,
+                   "sphere_k": np.linspace(0.5, 3.0, 6), "sphere_steps": 1000},
+}
+
+
 def _train_figure(experiment: str, plotter: str):
     def make(quick: bool):
         from toyregimes.plot import training as plot_train
         from toyregimes.studies import trajectory_invariance as experiments
 
-        return getattr(plot_train, plotter)(getattr(experiments, experiment)())
+        kwargs = _QUICK_TRAIN[experiment] if quick else {}
+        return getattr(plot_train, plotter)(getattr(experiments, experiment)(**kwargs))
 
     return make
 
@@ -285,21 +297,44 @@ def register(name: str, caption: str, make) -> None:
     FIGURES[name] = Figure(name, caption, make)
 
 
-def draw(name: str, outdir, quick: bool = False) -> Path:
-    """Draw one gallery figure into ``outdir/<name>.png`` and return the path."""
+def render(name: str, quick: bool = False, width=None):
+    """The gallery figure ``name`` as a matplotlib Figure, finished as it is saved (texts fitted).
+
+    ``width``: ``"single"``, ``"double"`` or inches (:func:`toyregimes.plot.style.paper_width`);
+    None keeps the figure's own size.  The figure is drawn inside that width's print style, so save
+    it inside ``paper_width(width)`` too (as :func:`draw` does) for the same fonts.
+    """
+    from toyregimes.plot.style import finish, paper_width
+
+    if name not in FIGURES:
+        raise ValueError(f"unknown figure {name!r}; known: {', '.join(FIGURES)}")
+    with paper_width(width):
+        return finish(FIGURES[name].make(quick))
+
+
+def draw(name: str, outdir, quick: bool = False, width=None, fmt: str = "png") -> Path:
+    """Draw one gallery figure into ``outdir/<name>.<fmt>`` (png, pdf, svg, ...) and return the path.
+
+    ``width`` draws it at a journal column's width (see :func:`render`).
+    """
     from toyregimes.plot import save_figure
+    from toyregimes.plot.style import paper_width
 
     if name not in FIGURES:
         raise ValueError(f"unknown figure {name!r}; known: {', '.join(FIGURES)}")
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    path = outdir / f"{name}.png"
-    save_figure(FIGURES[name].make(quick), path)
+    path = outdir / f"{name}.{fmt.lstrip('.')}"
+    with paper_width(width):
+        save_figure(FIGURES[name].make(quick), path)
     return path
 
 
-def draw_all(outdir, names=None, quick: bool = False, progress=None) -> list:
-    """Draw the gallery (or the figures in ``names``) into ``outdir``; returns the paths."""
+def draw_all(outdir, names=None, quick: bool = False, progress=None, width=None, fmt: str = "png") -> list:
+    """Draw the gallery (or the figures in ``names``) into ``outdir``; returns the paths.
+
+    ``width`` and ``fmt`` as in :func:`draw`.
+    """
     from tqdm.auto import tqdm
 
     from toyregimes._progress import bar_disabled
@@ -308,7 +343,8 @@ def draw_all(outdir, names=None, quick: bool = False, progress=None) -> list:
     for name in names:
         if name not in FIGURES:
             raise ValueError(f"unknown figure {name!r}; known: {', '.join(FIGURES)}")
-    return [draw(n, outdir, quick) for n in tqdm(names, desc="figures", disable=bar_disabled(progress))]
+    return [draw(n, outdir, quick, width=width, fmt=fmt)
+            for n in tqdm(names, desc="figures", disable=bar_disabled(progress))]
 
 
 def markdown(outdir: str = "figures") -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from toyregimes.plot.style import log_ticks, panels, unique_legend
+
 
 def plot_high_dimension(ds: xr.Dataset, fig=None):
     """Loss as a fraction of the random level (top) and mean cos-angle (bottom) against ``k``, per spectrum family.
@@ -19,8 +21,9 @@ def plot_high_dimension(ds: xr.Dataset, fig=None):
 
     families = list(ds["family"].values)
     if fig is None:
-        fig = plt.figure(figsize=(4.2 * len(families), 6.4), layout="constrained")
-    axes = fig.subplots(2, len(families), sharex=True, squeeze=False)
+        fig, axes = panels((3.6 * len(families), 6.4), 2, len(families), sharex=True, squeeze=False)
+    else:
+        axes = fig.subplots(2, len(families), sharex=True, squeeze=False)
     k = ds["k"].values
     n = ds["groups"].values[-1]
     dims = ds["dim"].values
@@ -41,9 +44,9 @@ def plot_high_dimension(ds: xr.Dataset, fig=None):
                 bottom.plot(k, cosn, color=colors[j], ls="none", marker="o", ms=3.5,
                             label=f"d = {d}, SI noise {sigma:g}")
             top.plot(k, row["midpoint_fraction"].values, color="k", ls="--", lw=0.9,
-                     label="canonical 2-cycle, α = λmax − λmin" if j == 0 else None)
+                     label="canonical 2-cycle, α = λmax − λmin")
         top.axhline(1.0, color="0.5", lw=1, label="random level")
-        top.set_title(f"spectrum '{family}', n = {n} groups")
+        top.set_title(f"spectrum '{family}', n = {n} groups", fontsize="medium")
         top.set_ylabel("(F − F_min) / (F_rand − F_min)")
         if family == "bottom":
             top.set_yscale("log")
@@ -52,8 +55,10 @@ def plot_high_dimension(ds: xr.Dataset, fig=None):
         bottom.set_xlabel("k = elr · Σ(λmax − λmin)")
         for ax in (top, bottom):
             ax.set_xscale("log")
-    axes[0, 0].legend(fontsize="xx-small", ncol=2, loc="lower right")
-    axes[1, 0].legend(fontsize="xx-small", ncol=2, loc="lower left")
-    fig.suptitle("Rayleigh toys in R^d (rotated; extreme eigenvalues 0 and 1): the deterministic loss follows the "
-                 "canonical 2-cycle of the extreme eigenvalues at every d — no sharp divergent regime", fontsize=9)
+        if family == "bottom":
+            log_ticks(top.yaxis)
+    unique_legend(fig, loc="outside lower center", ncol=4, frameon=False)
+    fig.suptitle("Rayleigh toys in R^d (rotated; extreme eigenvalues 0 and 1): the deterministic loss follows the\n"
+                 "canonical 2-cycle of the extreme eigenvalues at every d — no sharp divergent regime",
+                 fontsize="medium")
     return fig
