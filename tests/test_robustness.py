@@ -236,6 +236,8 @@ def results(tmp_path_factory):
                                     k=[0.5, 2.0], seeds=1, steps=200, tail=50),
         "orbit": tr.orbit_diagram(toy, np.linspace(0.2, 1.0, 4), steps=100, keep=8),
         "noisy_sweep": divergence.noisy_sweep(toy, [1.0, 5.0], [0.0, 1.0], seeds=1, steps=100, tail=50),
+        "minibatch_sweep": divergence.minibatch_sweep(tr.toys.stochastic(toy, n_samples=4, seed=1), [1.0, 5.0], [1, 4],
+                                                      seeds=1, steps=100, tail=50),
         "train": tr.train(toy, lr=0.1, wd=0.01, steps=100),
         "train_grid": tr.train_grid(toy, lr=[0.05, 0.1], wd=[0.001, 0.01], steps=100),
         "train_experiment": trajectory_invariance.reparametrisation(steps=50),

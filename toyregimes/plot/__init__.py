@@ -176,6 +176,7 @@ def plot_result(ds: xr.Dataset, y: str | None = None):
         "sweep": plot_phase_diagram,
         "orbit": plot_orbit_diagram,
         "noisy_sweep": plot_divergence,
+        "minibatch_sweep": plot_divergence,
         "train": training.plot_train_run,
         "train_grid": training.plot_train_grid,
         "train_experiment": training.plot_experiment,
@@ -485,7 +486,8 @@ def plot_constraints(total: xr.Dataset, individual: xr.Dataset, fig=None):
 def plot_divergence(ds: xr.Dataset, fig=None):
     """Distance from the random level, ``1 - F/F_rand``, and mean cos-angle against ``k`` (log-log).
 
-    One curve per noise scale (seed mean, band of the same colour = seed range).  The deterministic toy
+    For a :func:`toyregimes.studies.divergence.noisy_sweep` or ``minibatch_sweep``: one curve per noise scale
+    or batch size (seed mean, band of the same colour = seed range).  The deterministic toy
     follows the theory ``1/k`` (a straight line of slope -1): it reaches the random level only as
     ``k -> inf``.  Stochastic gradients bend the curves down to the divergence criterion (dashed: loss
     within ``divergence_tol`` of the random level, cos-angle below ``divergence_cos``) at a finite ``k``,
@@ -500,11 +502,16 @@ def plot_divergence(ds: xr.Dataset, fig=None):
     k = ds["k"].values
     onset = divergence_onset(ds)
     gap = 1.0 - ds["loss_fraction"]
-    for j, sigma in enumerate(ds["noise_scale"].values):
+    axis = onset.dims[0]  # noise_scale (noisy_sweep) or batch (minibatch_sweep)
+    n_samples = json.loads(ds.attrs["toy"]).get("n_samples")
+    for j, value in enumerate(ds[axis].values):
         color = group_color(j)
-        label = "deterministic" if sigma == 0 else f"noise scale {sigma:g}"
+        if axis == "noise_scale":
+            label = "deterministic" if value == 0 else f"noise scale {value:g}"
+        else:
+            label = "full batch (deterministic)" if value == n_samples else f"batch {value:d}"
         for ax, var in zip(axes, (gap, ds["mean_cos_angle"]), strict=True):
-            v = np.clip(var.isel(noise_scale=j).values, 1e-5, None)
+            v = np.clip(var.isel({axis: j}).values, 1e-5, None)
             ax.plot(k, v.mean(axis=1), color=color, lw=1.4, label=label)
             if v.shape[1] > 1:
                 unlabelled(ax.fill_between(k, v.min(axis=1), v.max(axis=1), color=color, alpha=0.2, lw=0),
