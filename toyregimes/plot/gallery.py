@@ -209,7 +209,9 @@ FIGURES = {
             "between the 2:5 and 1:3 resonances, pinned to neither (with h = 1: 1.97 for n = 2, just below 1:3, and "
             "1.74–1.81 for n = 3–6); for near-equal α the first chaotic k (1.45–1.5) "
             "lies inside the period-4 window of the 1:2 resonance (weak chaos). The hypothesis holds for the "
-            "windows, not for the onset.",
+            "windows, not for the onset. Replicated with 16 other seeds (the same windows, onsets within 0.02) "
+            "and with 80 000-step runs (onsets within 0.04 except h = 0.5, where a period-16 window moves it to "
+            "1.89; for equal α weak chaos then also shows at k = 1.30, the 4:9 resonance below √2).",
             _route_to_chaos,
         ),
         Figure(
