@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from toyregimes.explore.model import (
+    BUSY,
     HETEROGENEITY_RANGE,
     K_RANGE,
     LR_RANGE,
@@ -22,10 +23,13 @@ from toyregimes.explore.model import (
     Controller,
     ExplorerModel,
     WeightDecayModel,
+    round_k,
 )
 from toyregimes.explore.views import FAST_RC, SphereView, WeightDecayView, new_figure, png_bytes
 
-__all__ = ["JupyterExplorer", "WindowExplorer", "format_alpha"]
+__all__ = ["JupyterExplorer", "WindowExplorer", "format_alpha", "FINE_K_SPAN"]
+
+FINE_K_SPAN = 1.25  # the fine k slider spans k / 1.25 .. k * 1.25 around the last coarse value
 
 
 def format_alpha(alpha) -> str:
@@ -66,10 +70,13 @@ class JupyterExplorer(_Timed):
 
     Attributes: ``model``/``view``/``controller``/``fig`` (sphere tab), ``wd_model``/``wd_view``/
     ``wd_controller``/``wd_fig`` (weight-decay tab), ``controls`` (dict of the sphere widgets: ``alpha``,
-    ``groups``, ``heterogeneity``, ``k``, ``k_text``, ``constraint``, ``seed``, ``steps``), ``wd_controls``
-    (``lr``, ``wd``, ``steps``, ``seed``, ``noise``), ``status``/``wd_status`` (HTML lines showing errors),
-    ``gamma`` (the ``gamma = lr wd`` readout), ``image``/``wd_image`` (the rendered figures), ``ui`` (the Tab).
-    Setting a control's ``value`` from code runs the same callback as moving it by hand.
+    ``groups``, ``heterogeneity``, ``k`` (log slider over the whole range), ``k_fine`` (log slider over
+    ``k / FINE_K_SPAN .. k * FINE_K_SPAN``, re-centred when ``k`` is set another way), ``k_text``,
+    ``constraint``, ``seed``, ``steps``), ``wd_controls`` (``lr``, ``wd``, ``steps``, ``seed``, ``noise``),
+    ``status``/``wd_status`` (HTML lines: ``computing…`` while a change runs, then ``ok`` or the error in
+    red), ``gamma`` (the ``gamma = lr wd`` readout), ``image``/``wd_image`` (the rendered figures), ``ui``
+    (the Tab).  Setting a control's ``value`` from code runs the same callback as moving it by hand; a
+    rejected value is replaced in its box by the value that runs.
     """
 
     def __init__(self, toy=None, *, alpha=(1.0, 2.0, 3.0), k=1.5, constraint="total", seed=0, steps=5000, lr=0.1,
@@ -80,48 +87,58 @@ class JupyterExplorer(_Timed):
         self.model = ExplorerModel(toy, alpha=alpha, k=k, constraint=constraint, seed=seed, steps=steps)
         self.fig = new_figure()
         self.view = SphereView(self.fig)
-        self.image = w.Image(format="png")
-        self.status = w.HTML()
+        # the figure shrinks with a narrow notebook instead of scrolling it sideways
+        image_layout = {"width": "100%", "max_width": f"{int(self.fig.bbox.width)}px", "height": "auto"}
+        self.image = w.Image(format="png", layout=w.Layout(**image_layout))
+        self.status = w.HTML(layout=w.Layout(width="100%"))
         self.controller = Controller(self.model, self.view, render=self._render,
                                      notify=lambda text, err: self._notify(self.status, text, err))
 
         self.wd_model = WeightDecayModel(self.model.toy, lr=lr, wd=wd, steps=steps, seed=seed)
-        self.wd_fig = new_figure(figsize=(12.0, 4.4))
-        self.wd_view = WeightDecayView(self.wd_fig, rect=(0.06, 0.12, 0.98, 0.86), factors=self.wd_model.factors)
-        self.wd_image = w.Image(format="png")
-        self.wd_status = w.HTML()
-        self.gamma = w.HTML()
+        self.wd_fig = new_figure(figsize=(12.0, 4.8))
+        self.wd_view = WeightDecayView(self.wd_fig, factors=self.wd_model.factors)
+        self.wd_image = w.Image(format="png", layout=w.Layout(**image_layout))
+        self.wd_status = w.HTML(layout=w.Layout(width="100%"))
+        # its own row and a fixed width: a longer readout must not wrap or push the sliders around
+        self.gamma = w.HTML(layout=w.Layout(width="420px", overflow="hidden"))
         self.wd_controller = Controller(self.wd_model, self.wd_view, render=self._render_wd,
                                         notify=lambda text, err: self._notify(self.wd_status, text, err))
 
-        style = {"description_width": "90px"}
-        narrow = w.Layout(width="230px")
         m = self.model
-        n_groups = m.alpha.size
+        editable = m.editable_alpha
+        lk = np.log10(K_RANGE)
         self.controls = {
             "alpha": w.Text(value=format_alpha(m.alpha), description="α", continuous_update=False,
-                            disabled=not m.editable_alpha, style=style, layout=w.Layout(width="320px")),
-            "groups": w.IntSlider(value=n_groups, min=1, max=MAX_GROUPS, description="groups n",
-                                  continuous_update=False, disabled=not m.editable_alpha, style=style),
+                            disabled=not editable, **_box("α", 330)),
+            "groups": w.IntSlider(value=m.alpha.size, min=1, max=MAX_GROUPS, description="groups n",
+                                  continuous_update=False, disabled=not editable, **_box("groups n", 300)),
             "heterogeneity": w.FloatSlider(value=0.0, min=HETEROGENEITY_RANGE[0], max=HETEROGENEITY_RANGE[1],
                                            step=0.05, description="heterogeneity", continuous_update=False,
-                                           disabled=not m.editable_alpha, style=style),
-            "k": w.FloatLogSlider(value=m.k, base=10, min=np.log10(K_RANGE[0]), max=np.log10(K_RANGE[1]),
-                                  step=0.01, description="k = elr·Σα", readout_format=".3g",
-                                  continuous_update=False, style=style, layout=w.Layout(width="480px")),
-            "k_text": w.FloatText(value=m.k, description="k (typed)", style=style, layout=narrow),
+                                           disabled=not editable, **_box("heterogeneity", 330)),
+            # the whole range on one log slider, finely stepped (0.2 % of k per arrow key) ...
+            "k": w.FloatLogSlider(value=m.k, base=10, min=lk[0], max=lk[1], step=0.001, description="k = elr·Σα",
+                                  readout_format=".4g", continuous_update=False, **_box("k = elr·Σα", 480)),
+            # ... and a fine slider around the current k: a drag across it changes k by at most FINE_K_SPAN²
+            "k_fine": w.FloatLogSlider(value=m.k, base=10, min=lk[0], max=lk[1], step=0.0005,
+                                       description="k fine", readout_format=".4g", continuous_update=False,
+                                       **_box("k fine", 400)),
+            "k_text": w.FloatText(value=m.k, description="k (typed)", **_box("k (typed)", 200)),
             "constraint": w.ToggleButtons(options=["total", "individual"], value=m.constraint,
-                                          description="constraint", style=style),
-            "seed": w.IntText(value=m.seed, description="seed", style=style, layout=narrow),
-            "steps": w.IntText(value=m.steps, description="steps", style=style, layout=narrow),
+                                          description="constraint", style={"description_width": _label_px("constraint"),
+                                                                           "button_width": "80px"},
+                                          layout=w.Layout(width="320px", flex="0 0 auto")),
+            "seed": w.IntText(value=m.seed, description="seed", **_box("seed", 170)),
+            "steps": w.IntText(value=m.steps, description="steps", **_box("steps", 180)),
         }
         c = self.controls
+        self._centre_fine_k()
         c["alpha"].observe(lambda ch: self._on_sphere(alpha=ch["new"]), names="value")
         c["groups"].observe(lambda ch: self._on_sphere(groups=ch["new"], heterogeneity=c["heterogeneity"].value),
                             names="value")
         c["heterogeneity"].observe(lambda ch: self._on_sphere(groups=c["groups"].value, heterogeneity=ch["new"]),
                                    names="value")
-        c["k"].observe(lambda ch: self._on_sphere(k=ch["new"]), names="value")
+        c["k"].observe(lambda ch: self._on_sphere(k=round_k(ch["new"])), names="value")
+        c["k_fine"].observe(lambda ch: self._on_sphere(_fine=True, k=round_k(ch["new"])), names="value")
         c["k_text"].observe(lambda ch: self._on_sphere(k=ch["new"]), names="value")
         for name in ("constraint", "seed", "steps"):
             c[name].observe(lambda ch, name=name: self._on_sphere(**{name: ch["new"]}), names="value")
@@ -129,28 +146,36 @@ class JupyterExplorer(_Timed):
         wm = self.wd_model
         self.wd_controls = {
             "lr": w.FloatLogSlider(value=wm.lr, base=10, min=np.log10(LR_RANGE[0]), max=np.log10(LR_RANGE[1]),
-                                   step=0.02, description="lr η", readout_format=".3g", continuous_update=False,
-                                   style=style, layout=w.Layout(width="420px")),
+                                   step=0.005, description="lr η", readout_format=".3g", continuous_update=False,
+                                   **_box("lr η", 420)),
             "wd": w.FloatLogSlider(value=wm.wd, base=10, min=np.log10(WD_RANGE[0]), max=np.log10(WD_RANGE[1]),
-                                   step=0.02, description="wd λ", readout_format=".3g", continuous_update=False,
-                                   style=style, layout=w.Layout(width="420px")),
-            "steps": w.IntText(value=wm.steps, description="steps", style=style, layout=narrow),
-            "seed": w.IntText(value=wm.seed, description="seed", style=style, layout=narrow),
-            "noise": w.ToggleButtons(options=["tangent", "none"], value=wm.noise, description="noise", style=style),
+                                   step=0.005, description="wd λ", readout_format=".3g", continuous_update=False,
+                                   **_box("wd λ", 420)),
+            "steps": w.IntText(value=wm.steps, description="steps", **_box("steps", 180)),
+            "seed": w.IntText(value=wm.seed, description="seed", **_box("seed", 170)),
+            "noise": w.ToggleButtons(options=["tangent", "none"], value=wm.noise, description="noise",
+                                     style={"description_width": _label_px("noise"), "button_width": "80px"},
+                                     layout=w.Layout(width="260px", flex="0 0 auto")),
         }
         for name, ctl in self.wd_controls.items():
             ctl.observe(lambda ch, name=name: self._on_wd(**{name: ch["new"]}), names="value")
 
+        # rows wrap instead of scrolling sideways when the notebook is narrow (e.g. a 1024 px screen)
+        def row(*children):
+            return w.HBox(list(children), layout=w.Layout(flex_flow="row wrap", align_items="center", width="100%"))
+
+        wc = self.wd_controls
         sphere_box = w.VBox([
-            w.HBox([c["alpha"], c["groups"], c["heterogeneity"]]),
-            w.HBox([c["k"], c["k_text"]]),
-            w.HBox([c["constraint"], c["seed"], c["steps"]]),
+            row(c["alpha"], c["groups"], c["heterogeneity"]),
+            row(c["k"], c["k_fine"], c["k_text"]),
+            row(c["constraint"], c["seed"], c["steps"]),
             self.status,
             self.image,
         ])
         wd_box = w.VBox([
-            w.HBox([self.wd_controls["lr"], self.wd_controls["wd"], self.gamma]),
-            w.HBox([self.wd_controls["noise"], self.wd_controls["steps"], self.wd_controls["seed"]]),
+            row(wc["lr"], wc["wd"]),
+            row(self.gamma),
+            row(wc["noise"], wc["steps"], wc["seed"]),
             self.wd_status,
             self.wd_image,
         ])
@@ -163,40 +188,91 @@ class JupyterExplorer(_Timed):
         return self.ui._repr_mimebundle_(**kwargs)
 
     # ---------------------------------------------------------------- callbacks
-    def _on_sphere(self, **changes) -> None:
+    def _on_sphere(self, _fine=False, **changes) -> None:
         if self._sync.active:
             return
         alpha_before = self.model.alpha
-        if not self._timed_apply(self.controller, **changes):
-            return
-        c, m = self.controls, self.model
-        with self._sync():  # mirror the accepted settings in the other controls, without re-running
-            c["k"].value = m.k
-            c["k_text"].value = m.k
-            c["alpha"].value = format_alpha(m.alpha)
-            c["groups"].value = m.alpha.size
-        if m.editable_alpha and not np.array_equal(alpha_before, m.alpha):
-            self.wd_controller.apply(toy=m.toy)
+        ok = self._timed_apply(self.controller, **changes)
+        # accepted or not, every box shows the setting that runs (a rejected value does not stay in its box)
+        self._mirror_sphere(centre_fine=not _fine)
+        if ok and self.model.editable_alpha and not np.array_equal(alpha_before, self.model.alpha):
+            self.wd_controller.apply(toy=self.model.toy)
+            self._mirror_wd()
 
     def _on_wd(self, **changes) -> None:
         if self._sync.active:
             return
         self._timed_apply(self.wd_controller, **changes)
+        self._mirror_wd()
+
+    def _mirror_sphere(self, centre_fine=True) -> None:
+        c, m = self.controls, self.model
+        with self._sync():  # set the controls without re-running
+            c["k"].value = m.k
+            c["k_text"].value = m.k
+            if centre_fine:
+                self._centre_fine_k()
+            else:
+                c["k_fine"].value = m.k
+            c["alpha"].value = format_alpha(m.alpha)
+            c["groups"].value = m.alpha.size
+            c["constraint"].value = m.constraint
+            c["seed"].value = m.seed
+            c["steps"].value = m.steps
+
+    def _centre_fine_k(self) -> None:
+        """Give the fine k slider the range ``k / FINE_K_SPAN .. k * FINE_K_SPAN`` (within K_RANGE), at ``k``."""
+        fine, k = self.controls["k_fine"], self.model.k
+        lo = max(np.log10(K_RANGE[0]), np.log10(k / FINE_K_SPAN))
+        hi = min(np.log10(K_RANGE[1]), np.log10(k * FINE_K_SPAN))
+        with self._sync():
+            # widen first: narrowing around a value outside the old range would clamp it on the way
+            fine.min, fine.max = np.log10(K_RANGE[0]), np.log10(K_RANGE[1])
+            fine.value = k
+            fine.min, fine.max = lo, hi
+
+    def _mirror_wd(self) -> None:
+        c, m = self.wd_controls, self.wd_model
+        with self._sync():
+            c["lr"].value = m.lr
+            c["wd"].value = m.wd
+            c["steps"].value = m.steps
+            c["seed"].value = m.seed
+            c["noise"].value = m.noise
 
     def _render(self) -> None:
         self.image.value = png_bytes(self.fig, self.view)
 
     def _render_wd(self) -> None:
         m = self.wd_model
-        self.gamma.value = f"<b>γ = η·λ = {m.gamma:.3g}</b> &nbsp; (1/γ = {1 / m.gamma:.3g} steps)"
+        self.gamma.value = (f"<span style='white-space:nowrap'><b>γ = η·λ = {m.gamma:.3g}</b> &nbsp; "
+                            f"(1/γ = {1 / m.gamma:.3g} steps)</span>")
         self.wd_image.value = png_bytes(self.wd_fig)
 
     @staticmethod
     def _notify(label, text: str, error: bool) -> None:
         import html
 
-        label.value = (f"<span style='color:#b00020'><b>{html.escape(text)}</b></span>" if error
-                       else "<span style='color:#555'>ok</span>")
+        if error:
+            label.value = f"<span style='color:#b00020'><b>{html.escape(text)}</b></span>"
+        elif text == BUSY:  # sent to the browser at once, before the run: the user sees that work is going on
+            label.value = f"<span style='color:#1f5fbf'>⏳ {html.escape(text)}</span>"
+        else:
+            label.value = "<span style='color:#555'>ok</span>"
+
+
+def _label_px(description: str) -> str:
+    # JupyterLab draws widget labels in 13 px sans-serif: < 8 px a character, plus the label's padding
+    return f"{8 * len(description) + 12}px"
+
+
+def _box(description: str, width: int) -> dict:
+    """``style``/``layout`` keywords of a control: a label wide enough for ``description`` (never truncated)
+    and a fixed width that neither shrinks nor grows (rows wrap instead)."""
+    import ipywidgets as w
+
+    return {"style": {"description_width": _label_px(description)},
+            "layout": w.Layout(width=f"{width}px", flex="0 0 auto")}
 
 
 # ----------------------------------------------------------------------------- matplotlib window
@@ -223,22 +299,32 @@ class WindowExplorer(_Timed):
         if tab == "sphere":
             self.fig = plt.figure(figsize=(13.0, 9.5), dpi=80)
             self.model = ExplorerModel(toy, alpha=alpha, k=k, constraint=constraint, seed=seed, steps=steps)
-            self.view = SphereView(self.fig, rect=(0.07, 0.29, 0.98, 0.92))
-            self.controller = Controller(self.model, self.view, render=self._render)
+            self.view = SphereView(self.fig, rect=(0.085, 0.31, 0.98, 0.88))
+            self.controller = Controller(self.model, self.view, render=self._render, notify=self._busy_cursor)
             self._sphere_controls()
         else:
             self.fig = plt.figure(figsize=(13.0, 6.5), dpi=80)
             base = ExplorerModel(toy, alpha=alpha).toy
             self.model = WeightDecayModel(base, lr=lr, wd=wd, steps=steps, seed=seed)
-            self.view = WeightDecayView(self.fig, rect=(0.07, 0.4, 0.98, 0.86), factors=self.model.factors)
+            self.view = WeightDecayView(self.fig, rect=(0.07, 0.4, 0.98, 0.85), factors=self.model.factors)
             self._wd_controls(alpha)
-            self.controller = Controller(self.model, self.view, render=self._render)
+            self.controller = Controller(self.model, self.view, render=self._render, notify=self._busy_cursor)
         self._timed_apply(self.controller)
 
     def show(self) -> None:
         import matplotlib.pyplot as plt
 
         plt.show()
+
+    def _busy_cursor(self, text: str, error: bool) -> None:
+        """A wait cursor while a change runs (GUI backends; Agg ignores it)."""
+        from matplotlib.backend_tools import Cursors
+
+        self.busy_shown = text == BUSY
+        try:
+            self.fig.canvas.set_cursor(Cursors.WAIT if self.busy_shown else Cursors.POINTER)
+        except Exception:  # pragma: no cover - a backend without cursors: the message line still works
+            pass
 
     def _render(self) -> None:
         if self.tab == "weight_decay":
@@ -296,7 +382,7 @@ class WindowExplorer(_Timed):
         c["alpha"].on_submit(lambda text: self._on(alpha=text))
         c["groups"].on_changed(lambda v: self._on(groups=int(v), heterogeneity=c["heterogeneity"].val))
         c["heterogeneity"].on_changed(lambda v: self._on(groups=int(c["groups"].val), heterogeneity=v))
-        c["log_k"].on_changed(lambda v: self._on(k=self._from_log(v)))
+        c["log_k"].on_changed(lambda v: self._on(k=round_k(10 ** float(v))))
         c["k"].on_submit(lambda text: self._on(k=text))
         c["constraint"].on_clicked(lambda label: self._on(constraint=label))
         c["seed"].on_submit(lambda text: self._on(seed=text))
@@ -311,7 +397,7 @@ class WindowExplorer(_Timed):
         self.gamma = self.fig.text(0.55, 0.215, "", fontsize="large", fontweight="bold")
         c["steps"] = self._textbox([0.36, 0.07, 0.1, 0.04], "steps ", str(m.steps))
         c["seed"] = self._textbox([0.56, 0.07, 0.08, 0.04], "seed ", str(m.seed))
-        c["alpha"] = self._textbox([0.74, 0.07, 0.2, 0.04], "α ", ", ".join(f"{a:.4g}" for a in m.toy.alpha_eff))
+        c["alpha"] = self._textbox([0.74, 0.07, 0.2, 0.04], "α ", format_alpha(m.toy.alpha_eff))
         c["noise"] = self._radio([0.09, 0.03, 0.12, 0.1], ["tangent", "none"], m.noise, "noise")
         c["log_lr"].on_changed(lambda v: self._on(lr=self._from_log(v)))
         c["log_wd"].on_changed(lambda v: self._on(wd=self._from_log(v)))
@@ -324,29 +410,38 @@ class WindowExplorer(_Timed):
         from toyregimes import toys
         from toyregimes.explore.model import parse_alpha
 
+        if self._sync.active:
+            return
         try:
             toy = toys.canonical(parse_alpha(text))
         except ValueError as exc:
             self.controller._fail(str(exc))
+            with self._sync():  # the box shows the alpha that runs, not the rejected text
+                self.controls["alpha"].set_val(format_alpha(self.model.toy.alpha_eff))
+            self._render()
             return
         self._on(toy=toy)
 
     def _on(self, **changes) -> None:
         if self._sync.active:
             return
-        if not self._timed_apply(self.controller, **changes):
-            return
+        self._timed_apply(self.controller, **changes)
+        # accepted or not, every box shows the setting that runs (a rejected value does not stay in its box)
         c, m = self.controls, self.model
         with self._sync():
             if self.tab == "sphere":
                 c["log_k"].set_val(np.log10(m.k))
                 c["log_k"].valtext.set_text(f"{m.k:.4g}")
                 c["k"].set_val(f"{m.k:g}")
-                c["alpha"].set_val(", ".join(f"{a:.4g}" for a in m.alpha))
+                c["alpha"].set_val(format_alpha(m.alpha))
                 if int(c["groups"].val) != m.alpha.size:
                     c["groups"].set_val(m.alpha.size)
+                c["seed"].set_val(str(m.seed))
+                c["steps"].set_val(str(m.steps))
             else:
                 c["log_lr"].valtext.set_text(f"{m.lr:.4g}")
                 c["log_wd"].valtext.set_text(f"{m.wd:.4g}")
+                c["steps"].set_val(str(m.steps))
+                c["seed"].set_val(str(m.seed))
         self._render()
 
