@@ -160,11 +160,13 @@ class SphereView:
         self.r2_key = self.ax_r2.text(0.01, 0.97, "dashed: α_i/A", transform=self.ax_r2.transAxes, **key)
         self.ax_eta.text(0.01, 0.97, "dashed: thresholds 1/α_i", transform=self.ax_eta.transAxes, **key)
         self.ax_eta.set_yscale("log")
-        from matplotlib.ticker import FuncFormatter, NullFormatter
+        from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator
 
         # plain "0.3", "1", "10³" labels: log-axis minor labels in mathtext are unreadable here (and slow)
         self.ax_eta.yaxis.set_major_formatter(FuncFormatter(_log_tick))
         self.ax_eta.yaxis.set_minor_formatter(NullFormatter())
+        # no minor ticks: up to ~80 tick lines over 16 decades, redrawn on every update, for no information
+        self.ax_eta.yaxis.set_minor_locator(NullLocator())
         for ax in (self.ax_loss, self.ax_r2, self.ax_eta):
             ax.yaxis.set_label_coords(YLABEL_X, 0.5)
         self.ax_eta.set_xlabel("step")

@@ -124,9 +124,7 @@ class JupyterExplorer(_Timed):
                                        **_box("k fine", 400)),
             "k_text": w.FloatText(value=m.k, description="k (typed)", **_box("k (typed)", 200)),
             "constraint": w.ToggleButtons(options=["total", "individual"], value=m.constraint,
-                                          description="constraint", style={"description_width": _label_px("constraint"),
-                                                                           "button_width": "80px"},
-                                          layout=w.Layout(width="320px", flex="0 0 auto")),
+                                          description="constraint", **_toggles("constraint", ["total", "individual"])),
             "seed": w.IntText(value=m.seed, description="seed", **_box("seed", 170)),
             "steps": w.IntText(value=m.steps, description="steps", **_box("steps", 180)),
         }
@@ -154,8 +152,7 @@ class JupyterExplorer(_Timed):
             "steps": w.IntText(value=wm.steps, description="steps", **_box("steps", 180)),
             "seed": w.IntText(value=wm.seed, description="seed", **_box("seed", 170)),
             "noise": w.ToggleButtons(options=["tangent", "none"], value=wm.noise, description="noise",
-                                     style={"description_width": _label_px("noise"), "button_width": "80px"},
-                                     layout=w.Layout(width="260px", flex="0 0 auto")),
+                                     **_toggles("noise", ["tangent", "none"])),
         }
         for name, ctl in self.wd_controls.items():
             ctl.observe(lambda ch, name=name: self._on_wd(**{name: ch["new"]}), names="value")
@@ -264,6 +261,17 @@ class JupyterExplorer(_Timed):
 def _label_px(description: str) -> str:
     # JupyterLab draws widget labels in 13 px sans-serif: < 8 px a character, plus the label's padding
     return f"{8 * len(description) + 12}px"
+
+
+def _toggles(description: str, options) -> dict:
+    """``style``/``layout`` of ToggleButtons: buttons wide enough for their longest option, label and buttons
+    on one line (a too narrow box put the label above the buttons and cut "individual" to "individ…")."""
+    import ipywidgets as w
+
+    button = 9 * max(len(o) for o in options) + 24  # button text is 13 px too, plus its padding
+    # ipywidgets 8 draws ToggleButtons as a block (its label above the buttons): a flex row keeps them on one line
+    return {"style": {"description_width": _label_px(description), "button_width": f"{button}px"},
+            "layout": w.Layout(width="auto", flex="0 0 auto", display="flex", align_items="center")}
 
 
 def _box(description: str, width: int) -> dict:
