@@ -170,6 +170,12 @@ const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
 const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
 return !!(kernel && kernel.status === 'idle' && w.content && w.content.widgets.length);
 """
+# the shown image's address (a new blob: URL for every new image; cheap enough to poll) ...
+IMAGE_SRC = """
+const img = [...document.querySelectorAll('.jp-OutputArea .widget-image')].find(i => i.offsetParent !== null);
+return img && img.complete && img.naturalWidth > 0 ? img.src : null;
+"""
+# ... and its pixels, to check that a new address really is a different picture
 IMAGE_DIGEST = """
 const img = [...document.querySelectorAll('.jp-OutputArea .widget-image')].find(i => i.offsetParent !== null);
 if (!img || !img.complete || img.naturalWidth === 0) return null;
@@ -185,6 +191,10 @@ const out = document.querySelector('.jp-OutputArea');
 new MutationObserver(() => {
   for (const h of out.querySelectorAll('.widget-html')) window.__statusSeen.push(h.innerText);
 }).observe(out, {subtree: true, childList: true, characterData: true});
+// the latency the user sees: from releasing the mouse to a new image on the page
+document.addEventListener('pointerup', () => { window.__releasedAt = performance.now(); }, true);
+new MutationObserver(() => { window.__imageAt = performance.now(); })
+  .observe(out, {subtree: true, attributes: true, attributeFilter: ['src']});
 """
 LAYOUT_PROBLEMS = """
 const root = [...document.querySelectorAll('.jp-OutputArea .widget-tab')][0];
@@ -220,13 +230,16 @@ def _output_text(driver) -> str:
         "return [...document.querySelectorAll('.jp-OutputArea')].map(o => o.innerText).join('\\n');")
 
 
+def _src(driver):
+    return driver.execute_script(IMAGE_SRC)
+
+
 def _digest(driver):
     data = driver.execute_script(IMAGE_DIGEST)
     return hashlib.sha256(data.encode()).hexdigest() if data else None
 
 
 def test_explorer_renders_and_a_dragged_slider_redraws(lab, browser):
-    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
     url, token, log = lab
@@ -247,7 +260,8 @@ def test_explorer_renders_and_a_dragged_slider_redraws(lab, browser):
 
     # a cold Numba cache compiles for a minute on two cores; a warm one renders in a few seconds
     try:
-        before = _wait("the explorer's image", first_image, timeout=150, every=0.5)
+        _wait("the explorer's image", first_image, timeout=150, every=0.5)
+        before = (_src(driver), _digest(driver))
     except pytest.fail.Exception:
         shot = log.with_name("screenshot.png")
         driver.save_screenshot(str(shot))
@@ -261,29 +275,55 @@ def test_explorer_renders_and_a_dragged_slider_redraws(lab, browser):
     problems = driver.execute_script(LAYOUT_PROBLEMS)
     assert not problems, problems
 
-    handle = driver.find_element(By.XPATH, (
-        f"//div[contains(@class,'widget-slider')][.//*[normalize-space(text())='{K_LABEL}']]"
-        "//div[contains(@class,'noUi-handle')]"))
-    readout = driver.find_element(By.XPATH, (
-        f"//div[contains(@class,'widget-slider')][.//*[normalize-space(text())='{K_LABEL}']]"
-        "//div[contains(@class,'widget-readout')]"))
-    k_before = readout.text
     driver.execute_script(WATCH_STATUS)
-    start = time.monotonic()
-    ActionChains(driver).click_and_hold(handle).move_by_offset(60, 0).release().perform()
-    after = _wait("a new image after the slider moved", lambda: (d := _digest(driver)) != before and d, timeout=60,
-                  every=0.05)
-    seconds = time.monotonic() - start
-    assert after != before
-    assert readout.text != k_before  # the drag moved k ...
+    # the coarse k slider: a drag reaches the kernel and comes back as a new image
+    image, seconds, k0, k1 = _drag(driver, K_LABEL, 60, before)
+    assert k1 != k0
     _wait("the status line to read ok", lambda: "ok" in (driver.execute_script(
         "return window.__statusSeen.slice(-1)[0] || ''")), timeout=30)
     seen = driver.execute_script("return window.__statusSeen")
-    assert any("computing" in s for s in seen), seen  # ... the busy line showed while the kernel worked
+    assert any("computing" in s for s in seen), seen  # the busy line showed while the kernel worked
+    # the fine k slider: a drag of 40 px is a small change of k (the coarse one moved k from 2.4 to 20)
+    times = [seconds]
+    for dx in (-40, 25):
+        image, seconds, k0, k1 = _drag(driver, "k fine", dx, image)
+        assert 0.8 < k1 / k0 < 1.25 and k1 != k0, (k0, k1)
+        times.append(seconds)
+
+    # the weight-decay tab renders too, and its rows do not scroll either
+    driver.find_element(By.XPATH, "//li[contains(@class,'lm-TabBar-tab')][.//*[text()='weight decay']]").click()
+    _wait("the weight-decay image", lambda: _src(driver) not in (None, image[0]), timeout=30)
+    assert _digest(driver) != image[1]
+    problems = driver.execute_script(LAYOUT_PROBLEMS)
+    assert not problems, problems
 
     text = _output_text(driver)
     assert not [t for t in FAILURE_TEXTS if t in text], text[:2000]
     severe = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"
               and any(w in e["message"].lower() for w in ("widget", "toyregimes", "comm"))]
     assert not severe, severe
-    print(f"\nslider drag -> new image in JupyterLab: {seconds:.2f} s (k {k_before} -> {readout.text})")
+    print(f"\nmouse released -> new image in JupyterLab: {', '.join(f'{t:.2f}' for t in times)} s")
+
+
+def _drag(driver, label: str, dx: int, image: tuple):
+    """Drag the handle of the slider labelled ``label`` by ``dx`` px; wait for a new image.
+
+    ``image`` is (address, pixel digest) of the image shown before; returns the same of the new image
+    (whose pixels must differ), the seconds from releasing the mouse to the new image, the k readout before
+    and after."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    slider = f"//div[contains(@class,'widget-slider')][.//*[normalize-space(text())='{label}']]"
+    handle = driver.find_element(By.XPATH, slider + "//div[contains(@class,'noUi-handle')]")
+    readout = driver.find_element(By.XPATH, slider + "//div[contains(@class,'widget-readout')]")
+    before = float(readout.text)
+    start = time.monotonic()
+    ActionChains(driver).click_and_hold(handle).move_by_offset(dx, 0).release().perform()
+    src = _wait(f"a new image after dragging '{label}'", lambda: (s := _src(driver)) != image[0] and s,
+                timeout=60, every=0.02)
+    seconds = driver.execute_script("return (window.__imageAt - window.__releasedAt) / 1000")
+    assert 0 < seconds < time.monotonic() - start
+    digest = _digest(driver)
+    assert digest != image[1], f"dragging '{label}' showed a new image with the same pixels"
+    return (src, digest), seconds, before, float(readout.text)
