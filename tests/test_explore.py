@@ -368,7 +368,7 @@ def test_fine_k_slider_moves_k_a_little(ex):
 
 
 def test_jupyter_shows_busy_while_it_computes(ex):
-    from toyregimes.explore.model import BUSY
+    from toyregimes.explore.controller import BUSY
 
     seen = []
     ex.status.observe(lambda ch: seen.append((ch["new"], ex.controller.busy, ex.image.value)), names="value")

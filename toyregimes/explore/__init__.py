@@ -1,7 +1,8 @@
 """Interactive exploration of the toys: sliders, live panels, the point on the phase diagram.
 
-* :mod:`~toyregimes.explore.model` -- the pure-Python models and the controller (settings, validation,
-  everything the panels draw);
+* :mod:`~toyregimes.explore.model` -- the pure-Python models (settings, validation, everything the
+  panels draw);
+* :mod:`~toyregimes.explore.controller` -- applies a change, redraws, turns errors into a message;
 * :mod:`~toyregimes.explore.views` -- the matplotlib views, updated in place;
 * :mod:`~toyregimes.explore.widgets` -- the front ends: :func:`explore` (Jupyter, ipywidgets, the
   ``interactive`` extra) and :func:`explore_window` (matplotlib widgets, no extra dependency).
@@ -17,11 +18,11 @@ Example (Jupyter)::
 
 from __future__ import annotations
 
+from toyregimes.explore.controller import Controller
 from toyregimes.explore.model import (
     K_RANGE,
     MAX_GROUPS,
     STEPS_RANGE,
-    Controller,
     ExplorerModel,
     PhaseBackground,
     SphereData,

@@ -13,7 +13,8 @@ Two pure-Python models hold the settings, validate them and compute everything t
 The matplotlib views (:mod:`toyregimes.explore.views`) update their artists in place; the front ends
 (:mod:`toyregimes.explore.widgets`) are :func:`explore` (ipywidgets, the ``interactive`` extra) and
 :func:`explore_window` (matplotlib widgets, no extra dependency).  Both drive the same
-:class:`Controller`, which turns invalid input into a visible message instead of an exception.
+:class:`~toyregimes.explore.controller.Controller`, which turns invalid input into a visible message
+instead of an exception.
 
 Example (Jupyter)::
 
@@ -33,13 +34,11 @@ from toyregimes._validate import as_alpha, as_constraint, as_float_array, as_int
 __all__ = [
     "ExplorerModel",
     "WeightDecayModel",
-    "Controller",
     "SphereData",
     "PhaseBackground",
     "WeightDecayData",
     "parse_alpha",
     "format_signed",
-    "BUSY",
     "round_k",
     "K_RANGE",
     "STEPS_RANGE",
@@ -57,7 +56,6 @@ EQUAL_GAMMA_FACTORS = (0.25, 0.5, 2.0, 4.0)
 PHASE_K = np.geomspace(*K_RANGE, 120)
 PHASE_SEEDS, PHASE_STEPS, PHASE_TAIL = 2, 3000, 1000
 PHASE_GENERIC = (40, 1, 2000, 700)  # (num k, seeds, steps, tail) for non-canonical toys (slower kernel)
-BUSY = "computing…"  # the status line while a change is simulated and drawn
 
 
 def parse_alpha(text) -> np.ndarray:
@@ -487,53 +485,3 @@ class WeightDecayModel:
                 self.lr, self.wd))),
             threshold_elr=1.0 / float(np.sum(self.toy.alpha_eff)), title=title,
         )
-
-
-# ----------------------------------------------------------------------------- controller
-class Controller:
-    """Apply a change to a model, redraw its view, report errors as a message (never raise).
-
-    ``render`` is called after every successful redraw (the Jupyter front end turns the figure into a
-    PNG there); ``notify(text, error)`` shows the status line of the front end: ``BUSY`` when a change
-    starts (a run can take a noticeable fraction of a second), then ``"ok"`` or the error.
-    """
-
-    def __init__(self, model, view, render=None, notify=None):
-        self.model, self.view = model, view
-        self.render = render or (lambda: None)
-        self.notify = notify or (lambda text, error: None)
-        self.message = ""
-        self.error = False
-        self.busy = False  # True while apply() runs (the front ends show BUSY meanwhile)
-        self.data = None
-
-    def apply(self, **changes) -> bool:
-        """Set ``changes`` on the model, recompute and redraw; returns False (and shows why) on bad input."""
-        self.busy = True
-        self.notify(BUSY, False)
-        try:
-            self.model.set(**changes)
-            self.data = self.model.compute()
-            self.view.update(self.data)
-            # clear an earlier error before rendering: the image must not keep a stale red message
-            self.view.show_message("", error=False)
-            self.render()
-        except ValueError as exc:
-            return self._fail(" ".join(str(exc).split()))
-        except Exception as exc:  # a UI callback must never raise: show what went wrong instead
-            return self._fail(f"unexpected {type(exc).__name__}: {exc}")
-        finally:
-            self.busy = False
-        self.message, self.error = "ok", False
-        self.notify("ok", False)
-        return True
-
-    def _fail(self, text: str) -> bool:
-        self.message, self.error = text, True
-        try:
-            self.view.show_message(text, error=True)
-            self.render()
-        except Exception:  # pragma: no cover - drawing the message itself failed; the status line remains
-            pass
-        self.notify(text, True)
-        return False

@@ -13,14 +13,13 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from toyregimes.explore.controller import BUSY, Controller
 from toyregimes.explore.model import (
-    BUSY,
     HETEROGENEITY_RANGE,
     K_RANGE,
     LR_RANGE,
     MAX_GROUPS,
     WD_RANGE,
-    Controller,
     ExplorerModel,
     WeightDecayModel,
     round_k,
