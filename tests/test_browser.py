@@ -200,6 +200,11 @@ LAYOUT_PROBLEMS = """
 const root = [...document.querySelectorAll('.jp-OutputArea .widget-tab')][0];
 const shown = el => el.offsetParent !== null;
 const problems = [];
+const boxes = '.widget-vbox, .widget-tab > .lm-TabPanel-stackedPanel, .widget-tab-contents';
+for (const box of root.querySelectorAll(boxes)) {
+  if (shown(box) && box.scrollWidth > box.clientWidth + 1)
+    problems.push(`tab scrolls sideways: ${box.scrollWidth} > ${box.clientWidth} px`);
+}
 for (const row of root.querySelectorAll('.widget-hbox')) {
   if (shown(row) && row.scrollWidth > row.clientWidth + 1)
     problems.push(`row scrolls: ${row.scrollWidth} > ${row.clientWidth} px: ${row.innerText.slice(0, 60)}`);
@@ -294,6 +299,7 @@ def test_explorer_renders_and_a_dragged_slider_redraws(lab, browser):
     driver.find_element(By.XPATH, "//li[contains(@class,'lm-TabBar-tab')][.//*[text()='weight decay']]").click()
     _wait("the weight-decay image", lambda: _src(driver) not in (None, image[0]), timeout=30)
     assert _digest(driver) != image[1]
+    driver.save_screenshot(str(log.with_name("weight_decay.png")))
     problems = driver.execute_script(LAYOUT_PROBLEMS)
     assert not problems, problems
 

@@ -87,9 +87,11 @@ class JupyterExplorer(_Timed):
         self.fig = new_figure()
         self.view = SphereView(self.fig)
         # the figure shrinks with a narrow notebook instead of scrolling it sideways
-        image_layout = {"width": "100%", "max_width": f"{int(self.fig.bbox.width)}px", "height": "auto"}
+        # (no margin: 100 % plus ipywidgets' 2 px margins would overflow the tab by 4 px, with a scroll bar)
+        image_layout = {"width": "100%", "max_width": f"{int(self.fig.bbox.width)}px", "height": "auto",
+                        "margin": "0"}
         self.image = w.Image(format="png", layout=w.Layout(**image_layout))
-        self.status = w.HTML(layout=w.Layout(width="100%"))
+        self.status = w.HTML()
         self.controller = Controller(self.model, self.view, render=self._render,
                                      notify=lambda text, err: self._notify(self.status, text, err))
 
@@ -97,7 +99,7 @@ class JupyterExplorer(_Timed):
         self.wd_fig = new_figure(figsize=(12.0, 4.8))
         self.wd_view = WeightDecayView(self.wd_fig, factors=self.wd_model.factors)
         self.wd_image = w.Image(format="png", layout=w.Layout(**image_layout))
-        self.wd_status = w.HTML(layout=w.Layout(width="100%"))
+        self.wd_status = w.HTML()
         # its own row and a fixed width: a longer readout must not wrap or push the sliders around
         self.gamma = w.HTML(layout=w.Layout(width="420px", overflow="hidden"))
         self.wd_controller = Controller(self.wd_model, self.wd_view, render=self._render_wd,
@@ -158,7 +160,7 @@ class JupyterExplorer(_Timed):
 
         # rows wrap instead of scrolling sideways when the notebook is narrow (e.g. a 1024 px screen)
         def row(*children):
-            return w.HBox(list(children), layout=w.Layout(flex_flow="row wrap", align_items="center", width="100%"))
+            return w.HBox(list(children), layout=w.Layout(flex_flow="row wrap", align_items="center"))
 
         wc = self.wd_controls
         sphere_box = w.VBox([
