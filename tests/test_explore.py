@@ -396,3 +396,20 @@ def test_controls_are_laid_out_to_wrap_not_scroll(ex):
     (gamma_row,) = [r for r in rows if ex.gamma in r.children]
     assert gamma_row.children == (ex.gamma,) and ex.gamma.layout.width.endswith("px")
     assert ex.image.layout.width == "100%"  # the figure scales down instead of scrolling
+
+
+def test_window_fine_k_slider(window):
+    from toyregimes.explore.widgets import FINE_K_SPAN
+
+    fine = window.controls["log_k_fine"]
+    window.controls["log_k"].set_val(np.log10(2.4))
+    assert window.model.k == 2.4 and fine.val == pytest.approx(np.log10(2.4))
+    assert (fine.valmin, fine.valmax) == pytest.approx((np.log10(2.4 / FINE_K_SPAN), np.log10(2.4 * FINE_K_SPAN)))
+    assert fine.ax.get_xlim() == pytest.approx((fine.valmin, fine.valmax))
+    fine.set_val(np.log10(2.6))
+    assert window.model.k == 2.6 and window.controls["log_k"].val == pytest.approx(np.log10(2.6))
+    assert fine.valmin == pytest.approx(np.log10(2.4 / FINE_K_SPAN))  # not re-centred under the user's hand
+    assert fine.valtext.get_text() == "2.6" and window.controls["k"].text == "2.6"
+    np.testing.assert_array_equal(window.view.loss_line.get_ydata(), _sim([1, 2, 3], 2.6).loss.values)
+    window.controls["k"].set_val("45")  # a jump re-centres it, within the range of k
+    assert fine.val == pytest.approx(np.log10(45)) and fine.valmax == pytest.approx(np.log10(K_RANGE[1]))

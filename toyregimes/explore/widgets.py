@@ -289,7 +289,8 @@ class WindowExplorer(_Timed):
     """The explorer in one matplotlib figure with ``matplotlib.widgets`` controls (``toyregimes explore``).
 
     ``tab="sphere"``: ``controls`` holds ``alpha`` (TextBox), ``groups`` and ``heterogeneity`` (Slider),
-    ``log_k`` (Slider over ``log10 k``; its readout shows ``k``), ``k`` (TextBox), ``constraint``
+    ``log_k`` (Slider over ``log10 k``; its readout shows ``k``), ``log_k_fine`` (the same over
+    ``k / FINE_K_SPAN .. k * FINE_K_SPAN``, re-centred by the other controls), ``k`` (TextBox), ``constraint``
     (RadioButtons), ``seed`` and ``steps`` (TextBox).  ``tab="weight_decay"``: ``log_lr``, ``log_wd``
     (Sliders), ``steps``, ``seed``, ``alpha`` (TextBox), ``noise`` (RadioButtons).  Driving a widget from
     code (``slider.set_val``, ``textbox.set_val``, ``radio.set_active``) runs the same callbacks as the
@@ -379,10 +380,14 @@ class WindowExplorer(_Timed):
         c["alpha"] = self._textbox([0.09, 0.205, 0.25, 0.04], "α ", ", ".join(f"{a:.4g}" for a in m.alpha))
         c["groups"] = self._slider([0.47, 0.215, 0.17, 0.025], "groups n", 1, MAX_GROUPS, m.alpha.size, valstep=1)
         c["heterogeneity"] = self._slider([0.79, 0.215, 0.15, 0.025], "heterogeneity", *HETEROGENEITY_RANGE, 0.0)
-        c["log_k"] = self._slider([0.09, 0.15, 0.5, 0.025], "k = elr·Σα", np.log10(K_RANGE[0]),
+        c["log_k"] = self._slider([0.09, 0.165, 0.5, 0.022], "k = elr·Σα", np.log10(K_RANGE[0]),
                                   np.log10(K_RANGE[1]), np.log10(m.k), fmt=self._k_text)
+        # as in Jupyter: a fine slider over k / FINE_K_SPAN .. k * FINE_K_SPAN, re-centred by every other control
+        c["log_k_fine"] = self._slider([0.09, 0.128, 0.5, 0.022], "k fine", np.log10(m.k / FINE_K_SPAN),
+                                       np.log10(m.k * FINE_K_SPAN), np.log10(m.k), fmt=self._k_text)
+        self._centre_fine_k()
         c["k"] = self._textbox([0.74, 0.14, 0.1, 0.04], "k (typed) ", f"{m.k:g}")
-        c["constraint"] = self._radio([0.09, 0.03, 0.12, 0.08], ["total", "individual"], m.constraint, "constraint")
+        c["constraint"] = self._radio([0.09, 0.026, 0.12, 0.072], ["total", "individual"], m.constraint, "constraint")
         c["seed"] = self._textbox([0.36, 0.06, 0.08, 0.04], "seed ", str(m.seed))
         c["steps"] = self._textbox([0.58, 0.06, 0.1, 0.04], "steps ", str(m.steps))
         if not m.editable_alpha:
@@ -392,6 +397,7 @@ class WindowExplorer(_Timed):
         c["groups"].on_changed(lambda v: self._on(groups=int(v), heterogeneity=c["heterogeneity"].val))
         c["heterogeneity"].on_changed(lambda v: self._on(groups=int(c["groups"].val), heterogeneity=v))
         c["log_k"].on_changed(lambda v: self._on(k=round_k(10 ** float(v))))
+        c["log_k_fine"].on_changed(lambda v: self._on(_fine=True, k=round_k(10 ** float(v))))
         c["k"].on_submit(lambda text: self._on(k=text))
         c["constraint"].on_clicked(lambda label: self._on(constraint=label))
         c["seed"].on_submit(lambda text: self._on(seed=text))
@@ -431,7 +437,19 @@ class WindowExplorer(_Timed):
             return
         self._on(toy=toy)
 
-    def _on(self, **changes) -> None:
+    def _centre_fine_k(self) -> None:
+        """Range of the fine k slider: ``k / FINE_K_SPAN .. k * FINE_K_SPAN`` within K_RANGE, handle at ``k``."""
+        s, k = self.controls["log_k_fine"], self.model.k
+        lo = max(np.log10(K_RANGE[0]), np.log10(k / FINE_K_SPAN))
+        hi = min(np.log10(K_RANGE[1]), np.log10(k * FINE_K_SPAN))
+        s.valmin, s.valmax = lo, hi
+        s.ax.set_xlim(lo, hi)
+        s.poly.set_x(lo)  # the filled bar starts at the slider's minimum
+        with self._sync():
+            s.set_val(np.log10(k))
+        s.valtext.set_text(f"{k:.4g}")
+
+    def _on(self, _fine=False, **changes) -> None:
         if self._sync.active:
             return
         self._timed_apply(self.controller, **changes)
@@ -441,6 +459,10 @@ class WindowExplorer(_Timed):
             if self.tab == "sphere":
                 c["log_k"].set_val(np.log10(m.k))
                 c["log_k"].valtext.set_text(f"{m.k:.4g}")
+                if _fine:
+                    c["log_k_fine"].valtext.set_text(f"{m.k:.4g}")
+                else:
+                    self._centre_fine_k()
                 c["k"].set_val(f"{m.k:g}")
                 c["alpha"].set_val(format_alpha(m.alpha))
                 if int(c["groups"].val) != m.alpha.size:
