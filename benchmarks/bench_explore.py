@@ -7,6 +7,7 @@ spent in ``simulate`` alone, measured in the same process.  Target: well under 0
 
 from __future__ import annotations
 
+import os
 import time
 
 import matplotlib
@@ -41,6 +42,8 @@ def main():
     for name, t in (("simulate 5000 steps", sim), ("Jupyter explorer update", jup), ("window update (Agg)", mpl)):
         print(f"{name:26s} median {np.median(t):.3f} s   max {t.max():.3f} s")
     print("target: a slider move well under 0.3 s")
+    # the host is often shared: the load says how much of its cores this measurement had
+    print(f"load average (1, 5, 15 min): {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

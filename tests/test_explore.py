@@ -277,3 +277,139 @@ def test_cli_hook_saves_a_snapshot_and_rejects_bad_values(tmp_path):
         with pytest.raises(ValueError):  # cli.main turns it into one stderr line and exit status 2
             args.handler(args)
     plt.close("all")
+
+
+# ----------------------------------------------------------------------------- review fixes (issue #17 item 6)
+def _red_pixels(png: bytes, band=0.06) -> int:
+    """Pixels of the error colour (C3, #d62728) in the bottom ``band`` of a PNG, where the message is drawn."""
+    import io
+
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    bottom = img[int(img.shape[0] * (1 - band)):]
+    return int(np.sum(np.abs(bottom - [214, 39, 40]).sum(axis=2) < 60))
+
+
+def test_jupyter_error_leaves_the_image_on_the_next_valid_change(ex):
+    ex.controls["k"].value = 2.0
+    assert _red_pixels(ex.image.value) == 0
+    ex.controls["steps"].value = 5
+    assert _red_pixels(ex.image.value) > 50  # the message is in the figure ...
+    ex.controls["k"].value = 2.5
+    assert ex.controller.message == "ok" and _red_pixels(ex.image.value) == 0  # ... and gone with the next run
+    ex.wd_controls["steps"].value = 5
+    assert _red_pixels(ex.wd_image.value) > 50
+    ex.wd_controls["lr"].value = 0.2
+    assert _red_pixels(ex.wd_image.value) == 0
+
+
+def test_jupyter_rejected_values_are_replaced_by_the_running_ones(ex):
+    ex.controls["k"].value = 2.0
+    for name, bad in (("steps", 5), ("seed", -3), ("k_text", -1.0), ("k_text", 1e6), ("alpha", "1, two"),
+                      ("alpha", "1, 0, 3")):
+        ex.controls[name].value = bad
+        assert ex.controller.error
+        assert ex.controls["steps"].value == ex.model.steps == STEPS  # not 5 while 5000 runs
+        assert ex.controls["seed"].value == ex.model.seed
+        assert ex.controls["k_text"].value == ex.model.k == 2.0
+        assert ex.controls["alpha"].value == "1, 2, 3"
+    ex.wd_controls["steps"].value = 3
+    assert ex.wd_controller.error and ex.wd_controls["steps"].value == ex.wd_model.steps == STEPS
+    ex.wd_controls["lr"].value = 0.2
+    ex.controls["k"].value = 2.5
+    assert not ex.controller.error
+
+
+def test_window_rejected_text_is_replaced_by_the_running_value(window):
+    for name, bad, shown in (("steps", "5", str(STEPS)), ("seed", "x", "0"), ("k", "1e9", "1.5"),
+                             ("alpha", "1, -2", "1, 2, 3")):
+        window.controls[name].set_val(bad)
+        assert window.controller.error and window.controls[name].text == shown
+
+
+def test_titles_never_read_minus_zero():
+    from toyregimes.explore.model import format_signed
+
+    assert [format_signed(x) for x in (0.4271, -0.4271, -3e-5, 4.9e-4, 0.0, -0.0)] == [
+        "+0.427", "-0.427", "-3.0e-05", "+4.9e-04", "0", "0"]
+    assert all(format_signed(x) not in ("-0.000", "+0.000") for x in np.linspace(-1e-3, 1e-3, 41))
+    # a quasi-periodic run (Lyapunov exponent ~ 0) in the canonical toy
+    d = ExplorerModel(alpha=[1, 2, 3], k=1.5, steps=STEPS).compute()
+    assert "0.000" not in d.title and "Lyapunov" in d.title
+
+
+def test_k_from_the_slider_is_rounded_everywhere(ex):
+    ex.controls["k"].value = 10**0.38  # 2.3988329190194904, what a log slider hands over
+    assert ex.model.k == 2.399 and ex.controls["k_text"].value == 2.399
+    assert "k = 2.399," in ex.view.title.get_text()
+    np.testing.assert_array_equal(ex.view.loss_line.get_ydata(), _sim([1, 2, 3], 2.399).loss.values)
+
+
+def test_fine_k_slider_moves_k_a_little(ex):
+    from toyregimes.explore.widgets import FINE_K_SPAN
+
+    ex.controls["k"].value = 2.4
+    fine = ex.controls["k_fine"]
+    assert fine.value == 2.4
+    assert 10**fine.min == pytest.approx(2.4 / FINE_K_SPAN) and 10**fine.max == pytest.approx(2.4 * FINE_K_SPAN)
+    # the issue: an 80 px drag moved k from 2.4 to 20.  A drag over 80 px of the fine slider's track
+    # (at least 250 px long at its 400 px width) is under a third of its range: k changes by < 20 %.
+    third = 10 ** (fine.min + (fine.max - fine.min) * (0.5 + 1 / 3))
+    assert third / 2.4 < 1.2
+    fine.value = third
+    assert ex.model.k == pytest.approx(third, rel=1e-3) and ex.controller.message == "ok"
+    assert ex.controls["k"].value == ex.model.k
+    assert 10**fine.min == pytest.approx(2.4 / FINE_K_SPAN)  # not re-centred under the user's hand
+    ex.controls["k_text"].value = 40.0  # a jump elsewhere re-centres it (within the range of k)
+    assert fine.value == 40.0 and 10**fine.max == pytest.approx(K_RANGE[1])
+    # the coarse slider is finely stepped too: one arrow key is 0.2 % of k
+    assert 10 ** ex.controls["k"].step < 1.003
+
+
+def test_jupyter_shows_busy_while_it_computes(ex):
+    from toyregimes.explore.controller import BUSY
+
+    seen = []
+    ex.status.observe(lambda ch: seen.append((ch["new"], ex.controller.busy, ex.image.value)), names="value")
+    image_before = ex.image.value
+    ex.controls["k"].value = 3.3
+    busy = [s for s in seen if BUSY in s[0]]
+    assert busy and busy[0][1] and busy[0][2] is image_before  # shown before the new image, while busy
+    assert "ok" in seen[-1][0] and not ex.controller.busy
+    ex.status.unobserve_all()
+
+
+def test_controls_are_laid_out_to_wrap_not_scroll(ex):
+    import ipywidgets as w
+
+    rows = [r for tab in ex.ui.children for r in tab.children if isinstance(r, w.HBox)]
+    controls = [*ex.controls.values(), *ex.wd_controls.values()]
+    assert {id(c) for r in rows for c in r.children} >= {id(c) for c in controls}
+    for r in rows:
+        assert r.layout.flex_flow == "row wrap"
+    for c in controls:  # fixed widths that neither shrink (collapsed sliders) nor exceed a narrow notebook
+        assert c.layout.flex == "0 0 auto" and (c.layout.width == "auto" or int(c.layout.width.rstrip("px")) <= 500)
+        # labels in 13 px sans-serif are < 8 px a character: this width never truncates them
+        assert int(c.style.description_width.rstrip("px")) >= 8 * len(c.description), c.description
+    # the gamma readout is alone in its row with a fixed width: its length never moves the sliders
+    (gamma_row,) = [r for r in rows if ex.gamma in r.children]
+    assert gamma_row.children == (ex.gamma,) and ex.gamma.layout.width.endswith("px")
+    assert ex.image.layout.width == "100%"  # the figure scales down instead of scrolling
+
+
+def test_window_fine_k_slider(window):
+    from toyregimes.explore.widgets import FINE_K_SPAN
+
+    fine = window.controls["log_k_fine"]
+    window.controls["log_k"].set_val(np.log10(2.4))
+    assert window.model.k == 2.4 and fine.val == pytest.approx(np.log10(2.4))
+    assert (fine.valmin, fine.valmax) == pytest.approx((np.log10(2.4 / FINE_K_SPAN), np.log10(2.4 * FINE_K_SPAN)))
+    assert fine.ax.get_xlim() == pytest.approx((fine.valmin, fine.valmax))
+    fine.set_val(np.log10(2.6))
+    assert window.model.k == 2.6 and window.controls["log_k"].val == pytest.approx(np.log10(2.6))
+    assert fine.valmin == pytest.approx(np.log10(2.4 / FINE_K_SPAN))  # not re-centred under the user's hand
+    assert fine.valtext.get_text() == "2.6" and window.controls["k"].text == "2.6"
+    np.testing.assert_array_equal(window.view.loss_line.get_ydata(), _sim([1, 2, 3], 2.6).loss.values)
+    window.controls["k"].set_val("45")  # a jump re-centres it, within the range of k
+    assert fine.val == pytest.approx(np.log10(45)) and fine.valmax == pytest.approx(np.log10(K_RANGE[1]))

@@ -13,7 +13,8 @@ Two pure-Python models hold the settings, validate them and compute everything t
 The matplotlib views (:mod:`toyregimes.explore.views`) update their artists in place; the front ends
 (:mod:`toyregimes.explore.widgets`) are :func:`explore` (ipywidgets, the ``interactive`` extra) and
 :func:`explore_window` (matplotlib widgets, no extra dependency).  Both drive the same
-:class:`Controller`, which turns invalid input into a visible message instead of an exception.
+:class:`~toyregimes.explore.controller.Controller`, which turns invalid input into a visible message
+instead of an exception.
 
 Example (Jupyter)::
 
@@ -33,11 +34,12 @@ from toyregimes._validate import as_alpha, as_constraint, as_float_array, as_int
 __all__ = [
     "ExplorerModel",
     "WeightDecayModel",
-    "Controller",
     "SphereData",
     "PhaseBackground",
     "WeightDecayData",
     "parse_alpha",
+    "format_signed",
+    "round_k",
     "K_RANGE",
     "STEPS_RANGE",
     "MAX_GROUPS",
@@ -78,6 +80,33 @@ def parse_alpha(text) -> np.ndarray:
     if alpha.size > MAX_GROUPS:
         raise ValueError(f"alpha may have at most {MAX_GROUPS} groups in the explorer, got {alpha.size}")
     return alpha
+
+
+def format_signed(x: float, digits: int = 3) -> str:
+    """``x`` with its sign and ``digits`` decimals, never ``-0.000``: tiny values keep their significant digits.
+
+    A Lyapunov exponent of ``-3e-5`` (a quasi-periodic orbit) printed as ``-0.000`` reads like a typo;
+    ``-3.0e-05`` says what was measured.
+
+    Examples
+    --------
+    >>> format_signed(0.4271), format_signed(-3e-5), format_signed(0.0)
+    ('+0.427', '-3.0e-05', '0')
+    """
+    x = float(x)
+    if x == 0.0 or not np.isfinite(x):
+        return f"{x:g}" if x != 0.0 else "0"
+    if abs(x) < 0.5 * 10.0**-digits:  # would round to (-)0.000
+        return f"{x:+.1e}"
+    return f"{x:+.{digits}f}"
+
+
+def round_k(k: float) -> float:
+    """``k`` from a log slider (``10**x``, e.g. 2.3988329190194904) rounded to 4 significant digits (2.399).
+
+    The explorer runs the rounded value, so the number shown in every box is the one simulated.
+    """
+    return float(f"{float(k):.4g}")
 
 
 def _in_range(value, name: str, lo: float, hi: float) -> float:
@@ -327,10 +356,13 @@ class ExplorerModel:
         min_loss = toy.min_loss if np.isfinite(toy.min_loss) else 0.0
         lyap = stats["lyapunov"]
         period = f", period {stats['period']}" if stats["period"] else ""
+        # two lines: with 10 groups the alpha list alone fills the figure's width
+        label = (f"canonical toy, α = ({', '.join(f'{a:.3g}' for a in alpha)})" if toy.kind == "canonical"
+                 else toy_label(toy.spec_json))
         title = (
-            f"{toy_label(toy.spec_json)}, {self.constraint} constraint, seed {self.seed}: "
-            f"k = {self.k:.4g}, elr = {self.elr:.4g} -> {stats['regime'].replace('_', ' ')}{period}"
-            + ("" if lyap is None else f", Lyapunov {lyap:+.3f}")
+            f"{label}, {self.constraint} constraint, seed {self.seed}\n"
+            f"k = {self.k:.4g}, elr = {self.elr:.4g} → {stats['regime'].replace('_', ' ')}{period}"
+            + ("" if lyap is None else f", Lyapunov {format_signed(lyap)}")
         )
         return SphereData(
             alpha=alpha, k=self.k, elr=self.elr, constraint=self.constraint,
@@ -440,8 +472,10 @@ class WeightDecayModel:
         fam = [self.run(c * self.lr, self.wd / c) for c in self.factors]
         gamma = self.gamma
         noise = "full batch" if self.noise == "none" else f"{self.noise} noise {self.noise_scale:g}"
-        title = (f"SGD on the {toy_label(self.toy.spec_json)}, {noise}: lr = {self.lr:.3g}, wd = {self.wd:.3g}, "
-                 f"gamma = lr*wd = {gamma:.3g} (1/gamma = {1 / gamma:.3g} steps)")
+        label = (f"canonical toy, α = ({', '.join(f'{a:.3g}' for a in self.toy.spec['alpha'])})"
+                 if self.toy.kind == "canonical" else toy_label(self.toy.spec_json))
+        title = (f"SGD on the {label}, {noise}\nlr = {self.lr:.3g}, wd = {self.wd:.3g}, "
+                 f"γ = lr·wd = {gamma:.3g} (1/γ = {1 / gamma:.3g} steps)")
         return WeightDecayData(
             lr=self.lr, wd=self.wd, gamma=gamma, step=run.step.values, loss=run.loss.values,
             angle=run.angle.values, sphere_elr=run.sphere_elr.values, factors=self.factors,
@@ -451,46 +485,3 @@ class WeightDecayModel:
                 self.lr, self.wd))),
             threshold_elr=1.0 / float(np.sum(self.toy.alpha_eff)), title=title,
         )
-
-
-# ----------------------------------------------------------------------------- controller
-class Controller:
-    """Apply a change to a model, redraw its view, report errors as a message (never raise).
-
-    ``render`` is called after every successful redraw (the Jupyter front end turns the figure into a
-    PNG there); ``notify(text, error)`` shows the status line of the front end.
-    """
-
-    def __init__(self, model, view, render=None, notify=None):
-        self.model, self.view = model, view
-        self.render = render or (lambda: None)
-        self.notify = notify or (lambda text, error: None)
-        self.message = ""
-        self.error = False
-        self.data = None
-
-    def apply(self, **changes) -> bool:
-        """Set ``changes`` on the model, recompute and redraw; returns False (and shows why) on bad input."""
-        try:
-            self.model.set(**changes)
-            self.data = self.model.compute()
-            self.view.update(self.data)
-            self.render()
-        except ValueError as exc:
-            return self._fail(" ".join(str(exc).split()))
-        except Exception as exc:  # a UI callback must never raise: show what went wrong instead
-            return self._fail(f"unexpected {type(exc).__name__}: {exc}")
-        self.message, self.error = "ok", False
-        self.view.show_message("", error=False)
-        self.notify("ok", False)
-        return True
-
-    def _fail(self, text: str) -> bool:
-        self.message, self.error = text, True
-        try:
-            self.view.show_message(text, error=True)
-            self.render()
-        except Exception:  # pragma: no cover - drawing the message itself failed; the status line remains
-            pass
-        self.notify(text, True)
-        return False

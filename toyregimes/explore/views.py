@@ -19,7 +19,41 @@ __all__ = ["SphereView", "WeightDecayView", "new_figure", "png_bytes", "FAST_RC"
 # every data point (only the rasterised path is simplified); a chaotic 5000-step line draws 4x faster.
 FAST_RC = {"path.simplify": True, "path.simplify_threshold": 1.0, "agg.path.chunksize": 10000}
 CIRCLE_GAP = 2.7  # distance between the centres of the groups' unit circles
+ROW_GAP = 3.4  # distance between rows of circles (room for the alpha labels under each row)
+CIRCLES_PER_ROW = 5  # more groups wrap to a second row: ten circles in one row leave no room for labels
 TAIL_DOTS = 64
+MESSAGE_CHARS = 150  # the figure shows this much of an error; the Jupyter status line shows all of it
+# ylabels of the step panels sit at this fixed distance (axes fraction) left of the axes: aligned with
+# each other, and never pushed out of the figure by wide tick labels (those are kept short, _log_tick)
+YLABEL_X = -0.1
+
+
+def _superscript(n: int) -> str:
+    return str(n).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
+def _log_tick(y, _pos=None) -> str:
+    """Short labels for a log axis: ``0.01 … 1000`` plainly, else ``10⁸`` (never wider than 5 characters).
+
+    ``f"{y:g}"`` gives ``1e+08`` and ``10000``; with those the ``eta_i`` label was pushed out of the
+    figure at large ``k``.  (Mathtext ``$10^{8}$`` would also be short but is slow to draw.)
+    """
+    if y <= 0 or not np.isfinite(y):
+        return ""
+    if 1e-2 <= y <= 1e3:
+        return f"{y:g}"
+    e = np.log10(y)
+    if abs(e - round(e)) < 1e-9:
+        return "10" + _superscript(int(round(e)))
+    return f"{y:.0e}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
+
+
+def circle_centres(n: int) -> np.ndarray:
+    """Centres ``(n, 2)`` of the groups' unit circles: one row up to ``CIRCLES_PER_ROW``, then rows below."""
+    rows = -(-n // CIRCLES_PER_ROW)
+    cols = -(-n // rows)  # balanced rows: 10 groups are two rows of 5, 7 groups 4 + 3
+    i = np.arange(n)
+    return np.column_stack([CIRCLE_GAP * (i % cols), -ROW_GAP * (i // cols)]).astype(float)
 
 
 def new_figure(figsize=(12.0, 7.4), dpi=80):
@@ -55,6 +89,13 @@ def png_bytes(fig, view=None) -> bytes:
     return buf.getvalue()
 
 
+def _set_message(artist, text: str, error: bool) -> None:
+    # one line: a wrapped message would grow upwards into the "step" label
+    text = " ".join(text.split())
+    artist.set_text(text if len(text) <= MESSAGE_CHARS else text[: MESSAGE_CHARS - 1] + "…")
+    artist.set_color("C3" if error else "0.3")
+
+
 def _colors():
     import matplotlib.pyplot as plt
 
@@ -72,7 +113,7 @@ class SphereView:
     current run marked.  Group colours are the same in every panel.
     """
 
-    def __init__(self, fig, rect=(0.06, 0.06, 0.98, 0.9)):
+    def __init__(self, fig, rect=(0.085, 0.12, 0.98, 0.87)):
         from matplotlib.lines import Line2D
         from matplotlib.patches import Patch
 
@@ -88,8 +129,10 @@ class SphereView:
         self.ax_eta = fig.add_subplot(gs[2, 0], sharex=self.ax_loss)
         self.ax_dir = fig.add_subplot(gs[0, 1])
         self.ax_phase = fig.add_subplot(gs[1:, 1])
-        self.title = fig.text(0.5 * (left + right), top + 0.045, "", ha="center", va="bottom", fontsize="medium")
-        self.message = fig.text(left, 0.005, "", ha="left", va="bottom", color="C3", fontsize="medium",
+        # two title lines (toy; setting and outcome) above the directions panel's own title
+        self.title = fig.text(0.5 * (left + right), top + 0.05, "", ha="center", va="bottom", fontsize="medium")
+        # the message goes under the "step" label (rect's bottom leaves the room), never over it
+        self.message = fig.text(0.01, 0.008, "", ha="left", va="bottom", color="C3", fontsize="medium",
                                 fontweight="bold")
 
         ax = self.ax_loss
@@ -109,14 +152,23 @@ class SphereView:
             (line,) = self.ax_eta.plot([], [], color=colors[i], lw=0.8, **plt_setp)
             self.eta_lines.append(line)
             self.eta_thr.append(self.ax_eta.axhline(1.0, color=colors[i], ls="--", lw=1.2, zorder=3, **plt_setp))
-        self.ax_r2.set_ylabel("r_i²  (dashed: α_i/A)")
-        self.ax_eta.set_ylabel("η_i = elr/r_i²  (dashed: 1/α_i)")
+        # short ylabels (a long one ran past the panel's height); the dashed lines are named inside the panel
+        self.ax_r2.set_ylabel("r_i²")
+        self.ax_eta.set_ylabel("η_i = elr/r_i²")
+        key = {"ha": "left", "va": "top", "fontsize": "x-small", "color": "0.25",
+               "bbox": {"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8}}
+        self.r2_key = self.ax_r2.text(0.01, 0.97, "dashed: α_i/A", transform=self.ax_r2.transAxes, **key)
+        self.ax_eta.text(0.01, 0.97, "dashed: thresholds 1/α_i", transform=self.ax_eta.transAxes, **key)
         self.ax_eta.set_yscale("log")
-        from matplotlib.ticker import FuncFormatter, NullFormatter
+        from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator
 
-        # plain "0.3", "1", "10" labels: log-axis minor labels in mathtext are unreadable here (and slow)
-        self.ax_eta.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+        # plain "0.3", "1", "10³" labels: log-axis minor labels in mathtext are unreadable here (and slow)
+        self.ax_eta.yaxis.set_major_formatter(FuncFormatter(_log_tick))
         self.ax_eta.yaxis.set_minor_formatter(NullFormatter())
+        # no minor ticks: up to ~80 tick lines over 16 decades, redrawn on every update, for no information
+        self.ax_eta.yaxis.set_minor_locator(NullLocator())
+        for ax in (self.ax_loss, self.ax_r2, self.ax_eta):
+            ax.yaxis.set_label_coords(YLABEL_X, 0.5)
         self.ax_eta.set_xlabel("step")
         for ax in (self.ax_loss, self.ax_r2):
             ax.tick_params(labelbottom=False)  # shared step axis: one set of labels is enough (and cheaper)
@@ -128,14 +180,13 @@ class SphereView:
         t = np.linspace(0.0, 2.0 * np.pi, 181)
         self._circle = np.stack([np.cos(t), np.sin(t)])
         self.circles, self.dots, self.arrows, self.minima, self.cycle_pts, self.labels = [], [], [], [], [], []
-        for i in range(MAX_GROUPS):
-            cx = CIRCLE_GAP * i
-            (c,) = ax.plot(self._circle[0] + cx, self._circle[1], color="0.6", lw=0.8, **plt_setp)
+        for i in range(MAX_GROUPS):  # placed by _update_directions (the layout depends on the number of groups)
+            (c,) = ax.plot([], [], color="0.6", lw=0.8, **plt_setp)
             (d,) = ax.plot([], [], ls="none", marker=".", ms=4, color=colors[i], **plt_setp)
             (a,) = ax.plot([], [], color=colors[i], lw=1.8, **plt_setp)
-            (m,) = ax.plot([cx - 1, cx + 1], [0, 0], ls="none", marker="x", ms=6, color="k", **plt_setp)
+            (m,) = ax.plot([], [], ls="none", marker="x", ms=6, color="k", **plt_setp)
             (p,) = ax.plot([], [], ls="none", marker="o", ms=7, mfc="none", mec="C3", **plt_setp)
-            lab = ax.text(cx, -1.35, "", ha="center", va="top", fontsize="small", color=colors[i], **plt_setp)
+            lab = ax.text(0.0, 0.0, "", ha="center", va="top", fontsize="small", color=colors[i], **plt_setp)
             for lst, art in zip((self.circles, self.dots, self.arrows, self.minima, self.cycle_pts, self.labels),
                                 (c, d, a, m, p, lab), strict=True):
                 lst.append(art)
@@ -188,6 +239,7 @@ class SphereView:
             self.eta_thr[i].set_ydata([data.thresholds[i]] * 2)
             if data.eq_sq_norm is not None:
                 self.r2_eq[i].set_ydata([data.eq_sq_norm[i]] * 2)
+        self.r2_key.set_visible(data.eq_sq_norm is not None)
         self.ax_loss.set_xlim(0, max(1, step[-1]))
         for ax in (self.ax_loss, self.ax_r2, self.ax_eta):
             ax.relim(visible_only=True)
@@ -205,6 +257,10 @@ class SphereView:
         drawn = data.directions is not None
         self.dir_note.set_text("" if drawn else "directions are drawn for the canonical toy (groups in R²)")
         phi = data.phi_star
+        centres = circle_centres(n)
+        # more than one row shrinks the circles: shorter, smaller labels keep neighbours apart
+        one_row = n <= CIRCLES_PER_ROW
+        fmt = "α{i} = {a:.3g}" if one_row else "α{i}={a:.2g}"
         for i in range(MAX_GROUPS):
             on = drawn and i < n
             for lst in (self.circles, self.dots, self.arrows, self.minima, self.labels):
@@ -212,18 +268,22 @@ class SphereView:
             self.cycle_pts[i].set_visible(on and np.isfinite(phi))
             if not on:
                 continue
-            cx = CIRCLE_GAP * i
+            cx, cy = centres[i]
+            self.circles[i].set_data(self._circle[0] + cx, self._circle[1] + cy)
+            self.minima[i].set_data([cx - 1, cx + 1], [cy, cy])
             d = data.directions[-TAIL_DOTS:, i, :]
-            self.dots[i].set_data(d[:, 0] + cx, d[:, 1])
+            self.dots[i].set_data(d[:, 0] + cx, d[:, 1] + cy)
             f = data.final_direction[i]
-            self.arrows[i].set_data([cx, cx + f[0]], [0.0, f[1]])
-            self.labels[i].set_text(f"α{i + 1} = {data.alpha[i]:.3g}")
+            self.arrows[i].set_data([cx, cx + f[0]], [cy, cy + f[1]])
+            self.labels[i].set_position((cx, cy - 1.3))
+            self.labels[i].set_text(fmt.format(i=i + 1, a=data.alpha[i]))
+            self.labels[i].set_fontsize("small" if one_row else "x-small")
             if np.isfinite(phi):
                 c, s = np.cos(phi), np.sin(phi)
-                self.cycle_pts[i].set_data([cx + c, cx + c, cx - c, cx - c], [s, -s, s, -s])
+                self.cycle_pts[i].set_data([cx + c, cx + c, cx - c, cx - c], [cy + s, cy - s, cy + s, cy - s])
         if drawn:
-            self.ax_dir.set_xlim(-1.4, CIRCLE_GAP * (n - 1) + 1.4)
-            self.ax_dir.set_ylim(-1.9, 1.3)
+            self.ax_dir.set_xlim(-1.4, centres[:, 0].max() + 1.4)
+            self.ax_dir.set_ylim(centres[:, 1].min() - 1.9, 1.3)
 
     def _update_phase(self, data) -> None:
         bg = data.phase
@@ -242,9 +302,8 @@ class SphereView:
         self.current.set_data([data.k], [data.current_level])
 
     def show_message(self, text: str, error: bool = True) -> None:
-        """The status line under the panels (red for errors)."""
-        self.message.set_text(text)
-        self.message.set_color("C3" if error else "0.3")
+        """The status line under the panels (red for errors), cut to one line of ``MESSAGE_CHARS``."""
+        _set_message(self.message, text, error)
 
     def render(self) -> None:
         """Render into the figure's Agg buffer, redrawing only what changes between updates (blitting).
@@ -278,13 +337,13 @@ class WeightDecayView:
     threshold ``1/A``.
     """
 
-    def __init__(self, fig, rect=(0.06, 0.08, 0.98, 0.88), factors=(0.25, 0.5, 2.0, 4.0)):
+    def __init__(self, fig, rect=(0.07, 0.17, 0.98, 0.84), factors=(0.25, 0.5, 2.0, 4.0)):
         self.fig = fig
         left, bottom, right, top = rect
         gs = fig.add_gridspec(1, 3, left=left, right=right, bottom=bottom, top=top, wspace=0.3)
         self.axes = [fig.add_subplot(gs[0, j]) for j in range(3)]
         self.title = fig.text(0.5 * (left + right), top + 0.04, "", ha="center", va="bottom", fontsize="medium")
-        self.message = fig.text(left, 0.005, "", ha="left", va="bottom", color="C3", fontsize="medium",
+        self.message = fig.text(0.01, 0.008, "", ha="left", va="bottom", color="C3", fontsize="medium",
                                 fontweight="bold")
         self.factors = tuple(factors)
         cmap = __import__("matplotlib").colormaps["viridis"]
@@ -335,5 +394,5 @@ class WeightDecayView:
             ax.autoscale_view(scalex=False)
 
     def show_message(self, text: str, error: bool = True) -> None:
-        self.message.set_text(text)
-        self.message.set_color("C3" if error else "0.3")
+        """The status line under the panels (red for errors), cut to one line of ``MESSAGE_CHARS``."""
+        _set_message(self.message, text, error)

@@ -13,19 +13,22 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from toyregimes.explore.controller import BUSY, Controller
 from toyregimes.explore.model import (
     HETEROGENEITY_RANGE,
     K_RANGE,
     LR_RANGE,
     MAX_GROUPS,
     WD_RANGE,
-    Controller,
     ExplorerModel,
     WeightDecayModel,
+    round_k,
 )
 from toyregimes.explore.views import FAST_RC, SphereView, WeightDecayView, new_figure, png_bytes
 
-__all__ = ["JupyterExplorer", "WindowExplorer", "format_alpha"]
+__all__ = ["JupyterExplorer", "WindowExplorer", "format_alpha", "FINE_K_SPAN"]
+
+FINE_K_SPAN = 1.25  # the fine k slider spans k / 1.25 .. k * 1.25 around the last coarse value
 
 
 def format_alpha(alpha) -> str:
@@ -66,10 +69,13 @@ class JupyterExplorer(_Timed):
 
     Attributes: ``model``/``view``/``controller``/``fig`` (sphere tab), ``wd_model``/``wd_view``/
     ``wd_controller``/``wd_fig`` (weight-decay tab), ``controls`` (dict of the sphere widgets: ``alpha``,
-    ``groups``, ``heterogeneity``, ``k``, ``k_text``, ``constraint``, ``seed``, ``steps``), ``wd_controls``
-    (``lr``, ``wd``, ``steps``, ``seed``, ``noise``), ``status``/``wd_status`` (HTML lines showing errors),
-    ``gamma`` (the ``gamma = lr wd`` readout), ``image``/``wd_image`` (the rendered figures), ``ui`` (the Tab).
-    Setting a control's ``value`` from code runs the same callback as moving it by hand.
+    ``groups``, ``heterogeneity``, ``k`` (log slider over the whole range), ``k_fine`` (log slider over
+    ``k / FINE_K_SPAN .. k * FINE_K_SPAN``, re-centred when ``k`` is set another way), ``k_text``,
+    ``constraint``, ``seed``, ``steps``), ``wd_controls`` (``lr``, ``wd``, ``steps``, ``seed``, ``noise``),
+    ``status``/``wd_status`` (HTML lines: ``computing…`` while a change runs, then ``ok`` or the error in
+    red), ``gamma`` (the ``gamma = lr wd`` readout), ``image``/``wd_image`` (the rendered figures), ``ui``
+    (the Tab).  Setting a control's ``value`` from code runs the same callback as moving it by hand; a
+    rejected value is replaced in its box by the value that runs.
     """
 
     def __init__(self, toy=None, *, alpha=(1.0, 2.0, 3.0), k=1.5, constraint="total", seed=0, steps=5000, lr=0.1,
@@ -80,48 +86,58 @@ class JupyterExplorer(_Timed):
         self.model = ExplorerModel(toy, alpha=alpha, k=k, constraint=constraint, seed=seed, steps=steps)
         self.fig = new_figure()
         self.view = SphereView(self.fig)
-        self.image = w.Image(format="png")
+        # the figure shrinks with a narrow notebook instead of scrolling it sideways
+        # (no margin: 100 % plus ipywidgets' 2 px margins would overflow the tab by 4 px, with a scroll bar)
+        image_layout = {"width": "100%", "max_width": f"{int(self.fig.bbox.width)}px", "height": "auto",
+                        "margin": "0"}
+        self.image = w.Image(format="png", layout=w.Layout(**image_layout))
         self.status = w.HTML()
         self.controller = Controller(self.model, self.view, render=self._render,
                                      notify=lambda text, err: self._notify(self.status, text, err))
 
         self.wd_model = WeightDecayModel(self.model.toy, lr=lr, wd=wd, steps=steps, seed=seed)
-        self.wd_fig = new_figure(figsize=(12.0, 4.4))
-        self.wd_view = WeightDecayView(self.wd_fig, rect=(0.06, 0.12, 0.98, 0.86), factors=self.wd_model.factors)
-        self.wd_image = w.Image(format="png")
+        self.wd_fig = new_figure(figsize=(12.0, 4.8))
+        self.wd_view = WeightDecayView(self.wd_fig, factors=self.wd_model.factors)
+        self.wd_image = w.Image(format="png", layout=w.Layout(**image_layout))
         self.wd_status = w.HTML()
-        self.gamma = w.HTML()
+        # its own row and a fixed width: a longer readout must not wrap or push the sliders around
+        self.gamma = w.HTML(layout=w.Layout(width="420px", overflow="hidden"))
         self.wd_controller = Controller(self.wd_model, self.wd_view, render=self._render_wd,
                                         notify=lambda text, err: self._notify(self.wd_status, text, err))
 
-        style = {"description_width": "90px"}
-        narrow = w.Layout(width="230px")
         m = self.model
-        n_groups = m.alpha.size
+        editable = m.editable_alpha
+        lk = np.log10(K_RANGE)
         self.controls = {
             "alpha": w.Text(value=format_alpha(m.alpha), description="α", continuous_update=False,
-                            disabled=not m.editable_alpha, style=style, layout=w.Layout(width="320px")),
-            "groups": w.IntSlider(value=n_groups, min=1, max=MAX_GROUPS, description="groups n",
-                                  continuous_update=False, disabled=not m.editable_alpha, style=style),
+                            disabled=not editable, **_box("α", 330)),
+            "groups": w.IntSlider(value=m.alpha.size, min=1, max=MAX_GROUPS, description="groups n",
+                                  continuous_update=False, disabled=not editable, **_box("groups n", 300)),
             "heterogeneity": w.FloatSlider(value=0.0, min=HETEROGENEITY_RANGE[0], max=HETEROGENEITY_RANGE[1],
                                            step=0.05, description="heterogeneity", continuous_update=False,
-                                           disabled=not m.editable_alpha, style=style),
-            "k": w.FloatLogSlider(value=m.k, base=10, min=np.log10(K_RANGE[0]), max=np.log10(K_RANGE[1]),
-                                  step=0.01, description="k = elr·Σα", readout_format=".3g",
-                                  continuous_update=False, style=style, layout=w.Layout(width="480px")),
-            "k_text": w.FloatText(value=m.k, description="k (typed)", style=style, layout=narrow),
+                                           disabled=not editable, **_box("heterogeneity", 330)),
+            # the whole range on one log slider, finely stepped (0.2 % of k per arrow key) ...
+            "k": w.FloatLogSlider(value=m.k, base=10, min=lk[0], max=lk[1], step=0.001, description="k = elr·Σα",
+                                  readout_format=".4g", continuous_update=False, **_box("k = elr·Σα", 480)),
+            # ... and a fine slider around the current k: a drag across it changes k by at most FINE_K_SPAN²
+            "k_fine": w.FloatLogSlider(value=m.k, base=10, min=lk[0], max=lk[1], step=0.0005,
+                                       description="k fine", readout_format=".4g", continuous_update=False,
+                                       **_box("k fine", 400)),
+            "k_text": w.FloatText(value=m.k, description="k (typed)", **_box("k (typed)", 200)),
             "constraint": w.ToggleButtons(options=["total", "individual"], value=m.constraint,
-                                          description="constraint", style=style),
-            "seed": w.IntText(value=m.seed, description="seed", style=style, layout=narrow),
-            "steps": w.IntText(value=m.steps, description="steps", style=style, layout=narrow),
+                                          description="constraint", **_toggles("constraint", ["total", "individual"])),
+            "seed": w.IntText(value=m.seed, description="seed", **_box("seed", 170)),
+            "steps": w.IntText(value=m.steps, description="steps", **_box("steps", 180)),
         }
         c = self.controls
+        self._centre_fine_k()
         c["alpha"].observe(lambda ch: self._on_sphere(alpha=ch["new"]), names="value")
         c["groups"].observe(lambda ch: self._on_sphere(groups=ch["new"], heterogeneity=c["heterogeneity"].value),
                             names="value")
         c["heterogeneity"].observe(lambda ch: self._on_sphere(groups=c["groups"].value, heterogeneity=ch["new"]),
                                    names="value")
-        c["k"].observe(lambda ch: self._on_sphere(k=ch["new"]), names="value")
+        c["k"].observe(lambda ch: self._on_sphere(k=round_k(ch["new"])), names="value")
+        c["k_fine"].observe(lambda ch: self._on_sphere(_fine=True, k=round_k(ch["new"])), names="value")
         c["k_text"].observe(lambda ch: self._on_sphere(k=ch["new"]), names="value")
         for name in ("constraint", "seed", "steps"):
             c[name].observe(lambda ch, name=name: self._on_sphere(**{name: ch["new"]}), names="value")
@@ -129,28 +145,35 @@ class JupyterExplorer(_Timed):
         wm = self.wd_model
         self.wd_controls = {
             "lr": w.FloatLogSlider(value=wm.lr, base=10, min=np.log10(LR_RANGE[0]), max=np.log10(LR_RANGE[1]),
-                                   step=0.02, description="lr η", readout_format=".3g", continuous_update=False,
-                                   style=style, layout=w.Layout(width="420px")),
+                                   step=0.005, description="lr η", readout_format=".3g", continuous_update=False,
+                                   **_box("lr η", 420)),
             "wd": w.FloatLogSlider(value=wm.wd, base=10, min=np.log10(WD_RANGE[0]), max=np.log10(WD_RANGE[1]),
-                                   step=0.02, description="wd λ", readout_format=".3g", continuous_update=False,
-                                   style=style, layout=w.Layout(width="420px")),
-            "steps": w.IntText(value=wm.steps, description="steps", style=style, layout=narrow),
-            "seed": w.IntText(value=wm.seed, description="seed", style=style, layout=narrow),
-            "noise": w.ToggleButtons(options=["tangent", "none"], value=wm.noise, description="noise", style=style),
+                                   step=0.005, description="wd λ", readout_format=".3g", continuous_update=False,
+                                   **_box("wd λ", 420)),
+            "steps": w.IntText(value=wm.steps, description="steps", **_box("steps", 180)),
+            "seed": w.IntText(value=wm.seed, description="seed", **_box("seed", 170)),
+            "noise": w.ToggleButtons(options=["tangent", "none"], value=wm.noise, description="noise",
+                                     **_toggles("noise", ["tangent", "none"])),
         }
         for name, ctl in self.wd_controls.items():
             ctl.observe(lambda ch, name=name: self._on_wd(**{name: ch["new"]}), names="value")
 
+        # rows wrap instead of scrolling sideways when the notebook is narrow (e.g. a 1024 px screen)
+        def row(*children):
+            return w.HBox(list(children), layout=w.Layout(flex_flow="row wrap", align_items="center"))
+
+        wc = self.wd_controls
         sphere_box = w.VBox([
-            w.HBox([c["alpha"], c["groups"], c["heterogeneity"]]),
-            w.HBox([c["k"], c["k_text"]]),
-            w.HBox([c["constraint"], c["seed"], c["steps"]]),
+            row(c["alpha"], c["groups"], c["heterogeneity"]),
+            row(c["k"], c["k_fine"], c["k_text"]),
+            row(c["constraint"], c["seed"], c["steps"]),
             self.status,
             self.image,
         ])
         wd_box = w.VBox([
-            w.HBox([self.wd_controls["lr"], self.wd_controls["wd"], self.gamma]),
-            w.HBox([self.wd_controls["noise"], self.wd_controls["steps"], self.wd_controls["seed"]]),
+            row(wc["lr"], wc["wd"]),
+            row(self.gamma),
+            row(wc["noise"], wc["steps"], wc["seed"]),
             self.wd_status,
             self.wd_image,
         ])
@@ -163,40 +186,102 @@ class JupyterExplorer(_Timed):
         return self.ui._repr_mimebundle_(**kwargs)
 
     # ---------------------------------------------------------------- callbacks
-    def _on_sphere(self, **changes) -> None:
+    def _on_sphere(self, _fine=False, **changes) -> None:
         if self._sync.active:
             return
         alpha_before = self.model.alpha
-        if not self._timed_apply(self.controller, **changes):
-            return
-        c, m = self.controls, self.model
-        with self._sync():  # mirror the accepted settings in the other controls, without re-running
-            c["k"].value = m.k
-            c["k_text"].value = m.k
-            c["alpha"].value = format_alpha(m.alpha)
-            c["groups"].value = m.alpha.size
-        if m.editable_alpha and not np.array_equal(alpha_before, m.alpha):
-            self.wd_controller.apply(toy=m.toy)
+        ok = self._timed_apply(self.controller, **changes)
+        # accepted or not, every box shows the setting that runs (a rejected value does not stay in its box)
+        self._mirror_sphere(centre_fine=not _fine)
+        if ok and self.model.editable_alpha and not np.array_equal(alpha_before, self.model.alpha):
+            self.wd_controller.apply(toy=self.model.toy)
+            self._mirror_wd()
 
     def _on_wd(self, **changes) -> None:
         if self._sync.active:
             return
         self._timed_apply(self.wd_controller, **changes)
+        self._mirror_wd()
+
+    def _mirror_sphere(self, centre_fine=True) -> None:
+        c, m = self.controls, self.model
+        with self._sync():  # set the controls without re-running
+            c["k"].value = m.k
+            c["k_text"].value = m.k
+            if centre_fine:
+                self._centre_fine_k()
+            else:
+                c["k_fine"].value = m.k
+            c["alpha"].value = format_alpha(m.alpha)
+            c["groups"].value = m.alpha.size
+            c["constraint"].value = m.constraint
+            c["seed"].value = m.seed
+            c["steps"].value = m.steps
+
+    def _centre_fine_k(self) -> None:
+        """Give the fine k slider the range ``k / FINE_K_SPAN .. k * FINE_K_SPAN`` (within K_RANGE), at ``k``."""
+        fine, k = self.controls["k_fine"], self.model.k
+        lo = max(np.log10(K_RANGE[0]), np.log10(k / FINE_K_SPAN))
+        hi = min(np.log10(K_RANGE[1]), np.log10(k * FINE_K_SPAN))
+        with self._sync():
+            # widen first: narrowing around a value outside the old range would clamp it on the way
+            fine.min, fine.max = np.log10(K_RANGE[0]), np.log10(K_RANGE[1])
+            fine.value = k
+            fine.min, fine.max = lo, hi
+
+    def _mirror_wd(self) -> None:
+        c, m = self.wd_controls, self.wd_model
+        with self._sync():
+            c["lr"].value = m.lr
+            c["wd"].value = m.wd
+            c["steps"].value = m.steps
+            c["seed"].value = m.seed
+            c["noise"].value = m.noise
 
     def _render(self) -> None:
         self.image.value = png_bytes(self.fig, self.view)
 
     def _render_wd(self) -> None:
         m = self.wd_model
-        self.gamma.value = f"<b>γ = η·λ = {m.gamma:.3g}</b> &nbsp; (1/γ = {1 / m.gamma:.3g} steps)"
+        self.gamma.value = (f"<span style='white-space:nowrap'><b>γ = η·λ = {m.gamma:.3g}</b> &nbsp; "
+                            f"(1/γ = {1 / m.gamma:.3g} steps)</span>")
         self.wd_image.value = png_bytes(self.wd_fig)
 
     @staticmethod
     def _notify(label, text: str, error: bool) -> None:
         import html
 
-        label.value = (f"<span style='color:#b00020'><b>{html.escape(text)}</b></span>" if error
-                       else "<span style='color:#555'>ok</span>")
+        if error:
+            label.value = f"<span style='color:#b00020'><b>{html.escape(text)}</b></span>"
+        elif text == BUSY:  # sent to the browser at once, before the run: the user sees that work is going on
+            label.value = f"<span style='color:#1f5fbf'>⏳ {html.escape(text)}</span>"
+        else:
+            label.value = "<span style='color:#555'>ok</span>"
+
+
+def _label_px(description: str) -> str:
+    # JupyterLab draws widget labels in 13 px sans-serif: < 8 px a character, plus the label's padding
+    return f"{8 * len(description) + 12}px"
+
+
+def _toggles(description: str, options) -> dict:
+    """``style``/``layout`` of ToggleButtons: buttons wide enough for their longest option, label and buttons
+    on one line (a too narrow box put the label above the buttons and cut "individual" to "individ…")."""
+    import ipywidgets as w
+
+    button = 9 * max(len(o) for o in options) + 24  # button text is 13 px too, plus its padding
+    # ipywidgets 8 draws ToggleButtons as a block (its label above the buttons): a flex row keeps them on one line
+    return {"style": {"description_width": _label_px(description), "button_width": f"{button}px"},
+            "layout": w.Layout(width="auto", flex="0 0 auto", display="flex", align_items="center")}
+
+
+def _box(description: str, width: int) -> dict:
+    """``style``/``layout`` keywords of a control: a label wide enough for ``description`` (never truncated)
+    and a fixed width that neither shrinks nor grows (rows wrap instead)."""
+    import ipywidgets as w
+
+    return {"style": {"description_width": _label_px(description)},
+            "layout": w.Layout(width=f"{width}px", flex="0 0 auto")}
 
 
 # ----------------------------------------------------------------------------- matplotlib window
@@ -204,7 +289,8 @@ class WindowExplorer(_Timed):
     """The explorer in one matplotlib figure with ``matplotlib.widgets`` controls (``toyregimes explore``).
 
     ``tab="sphere"``: ``controls`` holds ``alpha`` (TextBox), ``groups`` and ``heterogeneity`` (Slider),
-    ``log_k`` (Slider over ``log10 k``; its readout shows ``k``), ``k`` (TextBox), ``constraint``
+    ``log_k`` (Slider over ``log10 k``; its readout shows ``k``), ``log_k_fine`` (the same over
+    ``k / FINE_K_SPAN .. k * FINE_K_SPAN``, re-centred by the other controls), ``k`` (TextBox), ``constraint``
     (RadioButtons), ``seed`` and ``steps`` (TextBox).  ``tab="weight_decay"``: ``log_lr``, ``log_wd``
     (Sliders), ``steps``, ``seed``, ``alpha`` (TextBox), ``noise`` (RadioButtons).  Driving a widget from
     code (``slider.set_val``, ``textbox.set_val``, ``radio.set_active``) runs the same callbacks as the
@@ -223,22 +309,32 @@ class WindowExplorer(_Timed):
         if tab == "sphere":
             self.fig = plt.figure(figsize=(13.0, 9.5), dpi=80)
             self.model = ExplorerModel(toy, alpha=alpha, k=k, constraint=constraint, seed=seed, steps=steps)
-            self.view = SphereView(self.fig, rect=(0.07, 0.29, 0.98, 0.92))
-            self.controller = Controller(self.model, self.view, render=self._render)
+            self.view = SphereView(self.fig, rect=(0.085, 0.31, 0.98, 0.88))
+            self.controller = Controller(self.model, self.view, render=self._render, notify=self._busy_cursor)
             self._sphere_controls()
         else:
             self.fig = plt.figure(figsize=(13.0, 6.5), dpi=80)
             base = ExplorerModel(toy, alpha=alpha).toy
             self.model = WeightDecayModel(base, lr=lr, wd=wd, steps=steps, seed=seed)
-            self.view = WeightDecayView(self.fig, rect=(0.07, 0.4, 0.98, 0.86), factors=self.model.factors)
+            self.view = WeightDecayView(self.fig, rect=(0.07, 0.4, 0.98, 0.85), factors=self.model.factors)
             self._wd_controls(alpha)
-            self.controller = Controller(self.model, self.view, render=self._render)
+            self.controller = Controller(self.model, self.view, render=self._render, notify=self._busy_cursor)
         self._timed_apply(self.controller)
 
     def show(self) -> None:
         import matplotlib.pyplot as plt
 
         plt.show()
+
+    def _busy_cursor(self, text: str, error: bool) -> None:
+        """A wait cursor while a change runs (GUI backends; Agg ignores it)."""
+        from matplotlib.backend_tools import Cursors
+
+        self.busy_shown = text == BUSY
+        try:
+            self.fig.canvas.set_cursor(Cursors.WAIT if self.busy_shown else Cursors.POINTER)
+        except Exception:  # pragma: no cover - a backend without cursors: the message line still works
+            pass
 
     def _render(self) -> None:
         if self.tab == "weight_decay":
@@ -284,10 +380,14 @@ class WindowExplorer(_Timed):
         c["alpha"] = self._textbox([0.09, 0.205, 0.25, 0.04], "α ", ", ".join(f"{a:.4g}" for a in m.alpha))
         c["groups"] = self._slider([0.47, 0.215, 0.17, 0.025], "groups n", 1, MAX_GROUPS, m.alpha.size, valstep=1)
         c["heterogeneity"] = self._slider([0.79, 0.215, 0.15, 0.025], "heterogeneity", *HETEROGENEITY_RANGE, 0.0)
-        c["log_k"] = self._slider([0.09, 0.15, 0.5, 0.025], "k = elr·Σα", np.log10(K_RANGE[0]),
+        c["log_k"] = self._slider([0.09, 0.165, 0.5, 0.022], "k = elr·Σα", np.log10(K_RANGE[0]),
                                   np.log10(K_RANGE[1]), np.log10(m.k), fmt=self._k_text)
+        # as in Jupyter: a fine slider over k / FINE_K_SPAN .. k * FINE_K_SPAN, re-centred by every other control
+        c["log_k_fine"] = self._slider([0.09, 0.128, 0.5, 0.022], "k fine", np.log10(m.k / FINE_K_SPAN),
+                                       np.log10(m.k * FINE_K_SPAN), np.log10(m.k), fmt=self._k_text)
+        self._centre_fine_k()
         c["k"] = self._textbox([0.74, 0.14, 0.1, 0.04], "k (typed) ", f"{m.k:g}")
-        c["constraint"] = self._radio([0.09, 0.03, 0.12, 0.08], ["total", "individual"], m.constraint, "constraint")
+        c["constraint"] = self._radio([0.09, 0.026, 0.12, 0.072], ["total", "individual"], m.constraint, "constraint")
         c["seed"] = self._textbox([0.36, 0.06, 0.08, 0.04], "seed ", str(m.seed))
         c["steps"] = self._textbox([0.58, 0.06, 0.1, 0.04], "steps ", str(m.steps))
         if not m.editable_alpha:
@@ -296,7 +396,8 @@ class WindowExplorer(_Timed):
         c["alpha"].on_submit(lambda text: self._on(alpha=text))
         c["groups"].on_changed(lambda v: self._on(groups=int(v), heterogeneity=c["heterogeneity"].val))
         c["heterogeneity"].on_changed(lambda v: self._on(groups=int(c["groups"].val), heterogeneity=v))
-        c["log_k"].on_changed(lambda v: self._on(k=self._from_log(v)))
+        c["log_k"].on_changed(lambda v: self._on(k=round_k(10 ** float(v))))
+        c["log_k_fine"].on_changed(lambda v: self._on(_fine=True, k=round_k(10 ** float(v))))
         c["k"].on_submit(lambda text: self._on(k=text))
         c["constraint"].on_clicked(lambda label: self._on(constraint=label))
         c["seed"].on_submit(lambda text: self._on(seed=text))
@@ -311,7 +412,7 @@ class WindowExplorer(_Timed):
         self.gamma = self.fig.text(0.55, 0.215, "", fontsize="large", fontweight="bold")
         c["steps"] = self._textbox([0.36, 0.07, 0.1, 0.04], "steps ", str(m.steps))
         c["seed"] = self._textbox([0.56, 0.07, 0.08, 0.04], "seed ", str(m.seed))
-        c["alpha"] = self._textbox([0.74, 0.07, 0.2, 0.04], "α ", ", ".join(f"{a:.4g}" for a in m.toy.alpha_eff))
+        c["alpha"] = self._textbox([0.74, 0.07, 0.2, 0.04], "α ", format_alpha(m.toy.alpha_eff))
         c["noise"] = self._radio([0.09, 0.03, 0.12, 0.1], ["tangent", "none"], m.noise, "noise")
         c["log_lr"].on_changed(lambda v: self._on(lr=self._from_log(v)))
         c["log_wd"].on_changed(lambda v: self._on(wd=self._from_log(v)))
@@ -324,29 +425,54 @@ class WindowExplorer(_Timed):
         from toyregimes import toys
         from toyregimes.explore.model import parse_alpha
 
+        if self._sync.active:
+            return
         try:
             toy = toys.canonical(parse_alpha(text))
         except ValueError as exc:
             self.controller._fail(str(exc))
+            with self._sync():  # the box shows the alpha that runs, not the rejected text
+                self.controls["alpha"].set_val(format_alpha(self.model.toy.alpha_eff))
+            self._render()
             return
         self._on(toy=toy)
 
-    def _on(self, **changes) -> None:
+    def _centre_fine_k(self) -> None:
+        """Range of the fine k slider: ``k / FINE_K_SPAN .. k * FINE_K_SPAN`` within K_RANGE, handle at ``k``."""
+        s, k = self.controls["log_k_fine"], self.model.k
+        lo = max(np.log10(K_RANGE[0]), np.log10(k / FINE_K_SPAN))
+        hi = min(np.log10(K_RANGE[1]), np.log10(k * FINE_K_SPAN))
+        s.valmin, s.valmax = lo, hi
+        s.ax.set_xlim(lo, hi)
+        s.poly.set_x(lo)  # the filled bar starts at the slider's minimum
+        with self._sync():
+            s.set_val(np.log10(k))
+        s.valtext.set_text(f"{k:.4g}")
+
+    def _on(self, _fine=False, **changes) -> None:
         if self._sync.active:
             return
-        if not self._timed_apply(self.controller, **changes):
-            return
+        self._timed_apply(self.controller, **changes)
+        # accepted or not, every box shows the setting that runs (a rejected value does not stay in its box)
         c, m = self.controls, self.model
         with self._sync():
             if self.tab == "sphere":
                 c["log_k"].set_val(np.log10(m.k))
                 c["log_k"].valtext.set_text(f"{m.k:.4g}")
+                if _fine:
+                    c["log_k_fine"].valtext.set_text(f"{m.k:.4g}")
+                else:
+                    self._centre_fine_k()
                 c["k"].set_val(f"{m.k:g}")
-                c["alpha"].set_val(", ".join(f"{a:.4g}" for a in m.alpha))
+                c["alpha"].set_val(format_alpha(m.alpha))
                 if int(c["groups"].val) != m.alpha.size:
                     c["groups"].set_val(m.alpha.size)
+                c["seed"].set_val(str(m.seed))
+                c["steps"].set_val(str(m.steps))
             else:
                 c["log_lr"].valtext.set_text(f"{m.lr:.4g}")
                 c["log_wd"].valtext.set_text(f"{m.wd:.4g}")
+                c["steps"].set_val(str(m.steps))
+                c["seed"].set_val(str(m.seed))
         self._render()
 
