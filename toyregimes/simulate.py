@@ -144,14 +144,7 @@ def simulate(
     constraint = as_constraint(constraint)
     seed = as_seed(seed)
     lyapunov = bool(lyapunov)
-    noise_scale = float(as_float_array(noise_scale, "noise_scale"))
-    if noise_scale < 0:
-        raise ValueError(f"noise_scale must be >= 0, got {noise_scale}")
-    if noise_scale > 0 and lyapunov:
-        raise ValueError("noise_scale > 0 cannot be combined with lyapunov=True")
-    batch = as_batch(toy, batch)
-    if batch and lyapunov:
-        raise ValueError("batch (minibatch gradients) cannot be combined with lyapunov=True")
+    noise_scale, batch = stochastic_options(toy, noise_scale, batch, lyapunov)
     theta0 = initial_point(toy, seed, init)
     # The tangent vector is drawn after the initial point from its own stream, so switching the
     # Lyapunov estimate on never changes the trajectory.
@@ -233,6 +226,23 @@ def simulate(
         },
         attrs=attrs,
     )
+
+
+def stochastic_options(toy: Toy, noise_scale, batch, lyapunov: bool) -> tuple[float, int]:
+    """Validated ``(noise_scale, batch)`` of :func:`simulate` and :func:`toyregimes.sweep`.
+
+    Neither kind of stochastic gradient combines with ``lyapunov``: the exponent of a random dynamical
+    system is not what the tangent map of the deterministic step measures.
+    """
+    noise_scale = float(as_float_array(noise_scale, "noise_scale"))
+    if not noise_scale >= 0:
+        raise ValueError(f"noise_scale must be >= 0, got {noise_scale}")
+    if noise_scale > 0 and lyapunov:
+        raise ValueError("noise_scale > 0 cannot be combined with lyapunov=True (give lyapunov=False)")
+    batch = as_batch(toy, batch)
+    if batch and lyapunov:
+        raise ValueError("batch (minibatch gradients) cannot be combined with lyapunov=True (give lyapunov=False)")
+    return noise_scale, batch
 
 
 def as_batch(toy: Toy, batch) -> int:

@@ -43,6 +43,7 @@ from toyregimes._validate import as_float_array, as_int, as_seed
 from toyregimes._version import __version__
 from toyregimes.io import register_schema
 from toyregimes.kernels import weight_decay as tk
+from toyregimes.simulate import as_batch
 from toyregimes.toys import Toy
 
 __all__ = [
@@ -141,12 +142,9 @@ def _hparams(toy, optimizer, momentum, betas, eps, noise, batch, noise_scale, in
     if noise == "minibatch":
         if toy.samples is None:
             raise ValueError("noise='minibatch' needs a stochastic toy (toys.stochastic(...))")
-        n_samples = toy.samples.shape[0]
         if batch is None:
-            raise ValueError(f"batch must be given for noise='minibatch' (1 <= batch <= {n_samples})")
-        batch = as_int(batch, "batch", minimum=1)
-        if batch > n_samples:
-            raise ValueError(f"batch must be in [1, {n_samples}] (the number of samples), got {batch}")
+            raise ValueError(f"batch must be given for noise='minibatch' (1 <= batch <= {toy.samples.shape[0]})")
+        batch = as_batch(toy, batch)
     elif batch is not None:  # it would be silently ignored: a batch size means minibatch noise was meant
         raise ValueError(f"batch applies only to noise='minibatch', got batch={batch!r} with noise={noise!r}")
     return optimizer, momentum, beta1, beta2, eps, noise, batch, noise_scale, init_norm

@@ -19,7 +19,7 @@ from toyregimes._version import __version__
 from toyregimes.kernels import batched, noise, periods, pgd, rayleigh_batched, tail_stats, user_batched
 from toyregimes.kernels.noise import batch_key, run_key
 from toyregimes.lyapunov import initial_vectors, tangent_dimension
-from toyregimes.simulate import _check_toy, as_batch
+from toyregimes.simulate import _check_toy, stochastic_options
 from toyregimes.toys import Toy
 
 BLOCK = 256  # trajectories per parallel block: the block's state stays in L1
@@ -351,14 +351,7 @@ def make_plan(
     theta0, tang0 = _initial(toy, seeds, individual)
     if kernel not in ("fast", "exact"):
         raise ValueError(f"kernel must be 'fast' or 'exact', got {kernel!r}")
-    noise_scale = float(as_float_array(noise_scale, "noise_scale"))
-    if not noise_scale >= 0:
-        raise ValueError(f"noise_scale must be >= 0, got {noise_scale}")
-    if noise_scale > 0 and lyapunov:
-        raise ValueError("noise_scale > 0 cannot be combined with lyapunov=True (give lyapunov=False)")
-    batch = as_batch(toy, batch)
-    if batch and lyapunov:
-        raise ValueError("batch (minibatch gradients) cannot be combined with lyapunov=True (give lyapunov=False)")
+    noise_scale, batch = stochastic_options(toy, noise_scale, batch, lyapunov)
     # the canonical kernel has no noise: noisy sweeps of canonical toys run the exact kernel
     fast = _is_canonical_like(toy) and kernel == "fast" and noise_scale == 0 and not batch
     alpha = np.ascontiguousarray(toy.mats[:, 1, 1]) if fast else None
