@@ -4,7 +4,8 @@ Run: ``python benchmarks/bench_families.py [--threads N] [--traj N] [--steps N]`
 
 Measures group-steps per second (trajectories x steps x groups / seconds) of ``toyregimes.sweep``'s
 chunk runner (:func:`toyregimes.sweep.chunks.run_chunk`, so the dispatch a sweep takes is the one timed)
-for the canonical toy alpha = (1, 2, 3), rotated Rayleigh toys with n = 3 groups and an expression toy
+for the canonical toy alpha = (1, 2, 3) with its own kernel (``kernel="fast"``, the baseline of every ratio) and
+with the default exact kernel, rotated Rayleigh toys with n = 3 groups and an expression toy
 (n = 2 groups in R^2), all at k = elr * sum(alpha_eff) = 1.5 (the chaotic band, where no run converges
 early), without and with the tangent map.  Every case is warmed up
 (compiled) first, then the cases are timed in turn, three rounds, best of each (with one thread the
@@ -38,20 +39,22 @@ def _rayleigh(d):
 
 
 def cases():
-    """``name -> (toy, sum of alpha_eff)``; the expression toy is the canonical toy (1, 2) written as a formula."""
+    """``name -> (toy, sum of alpha_eff, kernel)``; the expression toy is the canonical toy (1, 2) as a formula."""
     expr = tr.toys.from_expression("a*y**2/(x**2+y**2) + b*v**2/(u**2+v**2)", [["x", "y"], ["u", "v"]],
                                    {"a": 1.0, "b": 2.0}, check_points=2)
     return {
-        "canonical (1, 2, 3)": (tr.toys.canonical([1, 2, 3]), 6.0),
-        "rayleigh rotated d=2": (_rayleigh(2), 6.0),
-        "rayleigh rotated d=8": (_rayleigh(8), 6.0),
-        "expression n=2, R^2": (expr, 3.0),
+        "canonical (1, 2, 3)": (tr.toys.canonical([1, 2, 3]), 6.0, "fast"),
+        "canonical, exact kernel": (tr.toys.canonical([1, 2, 3]), 6.0, "exact"),
+        "rayleigh rotated d=2": (_rayleigh(2), 6.0, "exact"),
+        "rayleigh rotated d=8": (_rayleigh(8), 6.0, "exact"),
+        "expression n=2, R^2": (expr, 3.0, "exact"),
     }
 
 
-def timer(toy, a_sum, n_traj, steps, tail, lyapunov):
+def timer(toy, a_sum, kernel, n_traj, steps, tail, lyapunov):
     elr = K / a_sum * (1 + 1e-9 * np.arange(n_traj // 8))
-    plan = make_plan(toy, elr=elr, seeds=8, steps=steps, tail=tail, lyapunov=lyapunov, chunk_size=n_traj)
+    plan = make_plan(toy, elr=elr, seeds=8, steps=steps, tail=tail, lyapunov=lyapunov, chunk_size=n_traj,
+                     kernel=kernel)
 
     # one thread: process CPU time, robust to other processes on the machine; else wall time
     clock = time.process_time if numba.get_num_threads() == 1 else time.perf_counter
@@ -73,11 +76,11 @@ def main():
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     tail = min(1000, args.steps)
     runs = {}
-    for name, (toy, a_sum) in cases().items():
+    for name, (toy, a_sum, kernel) in cases().items():
         for lyap in (False, True):
-            warm = timer(toy, a_sum, 128, 100, 50, lyap)
+            warm = timer(toy, a_sum, kernel, 128, 100, 50, lyap)
             warm()  # compile
-            runs[(name, lyap)] = timer(toy, a_sum, args.traj, args.steps, tail, lyap)
+            runs[(name, lyap)] = timer(toy, a_sum, kernel, args.traj, args.steps, tail, lyap)
     best = {key: 0.0 for key in runs}
     for _ in range(3):
         for key, fn in runs.items():

@@ -258,15 +258,16 @@ def main():
               f"{np.max(np.abs(plain_loss[-1] - kernel_loss)[steady], initial=0.0):.1e} for k < 0.9)")
 
     toy = tr.toys.canonical(ALPHA)
-    sweep(toy, elr=[0.1], seeds=1, steps=10, tail=5, lyapunov=True, progress=False)  # warm up
-    t = time.perf_counter()
-    res = sweep(toy, elr=np.geomspace(0.01, 10, 400) / 6, seeds=8, steps=20_000, tail=5_000, lyapunov=True,
-                progress=False)
-    dt = time.perf_counter() - t
-    counts = dict(zip(*np.unique(res.regime.values, return_counts=True), strict=True))
-    print(f"\nheadline sweep 400 elr x 8 seeds, 20000 steps, tail 5000, lyapunov=True: {dt:.1f} s")
-    print(f"  regimes: {counts}")
-
+    for kernel in ("exact", "fast"):
+        sweep(toy, elr=[0.1], seeds=1, steps=10, tail=5, lyapunov=True, progress=False, kernel=kernel)  # warm up
+        t = time.perf_counter()
+        res = sweep(toy, elr=np.geomspace(0.01, 10, 400) / 6, seeds=8, steps=20_000, tail=5_000, lyapunov=True,
+                    progress=False, kernel=kernel)
+        dt = time.perf_counter() - t
+        counts = dict(zip(*np.unique(res.regime.values, return_counts=True), strict=True))
+        print(f"\nheadline sweep 400 elr x 8 seeds, 20000 steps, tail 5000, lyapunov=True, kernel={kernel!r}: "
+              f"{dt:.1f} s")
+        print(f"  regimes: {counts}")
 
 if __name__ == "__main__":
     main()

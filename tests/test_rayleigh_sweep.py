@@ -145,20 +145,20 @@ def test_divergence_is_data_not_error():
     assert np.isfinite(out[0][0]) and np.isnan(out[0][1]) and np.isnan(out[10][:, 1]).all()
 
 
-def test_exact_kernel_for_the_canonical_toy(monkeypatch):
-    # kernel="exact" runs the canonical toy through the Rayleigh kernel: simulate's trajectories bit for bit,
-    # the fast kernel's labels where they are not chaotic, and never the per-n canonical kernel
+def test_exact_kernel_is_the_default_for_the_canonical_toy(monkeypatch):
+    # the default kernel="exact" runs the canonical toy through the Rayleigh kernel: simulate's trajectories
+    # bit for bit, the fast kernel's labels where they are not chaotic, and never the per-n canonical kernel
     from toyregimes.kernels import batched
 
     toy = tr.toys.canonical([0.7, 1.9, 2.4])
     k = np.array([0.5, 0.9, 1.3, 1.6, 3.0])
-    fast = tr.sweep(toy, k=k, seeds=4, steps=3000, tail=1000, record_states=True, progress=False)
+    fast = tr.sweep(toy, k=k, seeds=4, steps=3000, tail=1000, record_states=True, progress=False, kernel="fast")
 
     def broken(*args, **kwargs):
         raise RuntimeError("canonical kernel called")
 
     monkeypatch.setattr(batched, "canonical_sweep", broken)
-    exact = tr.sweep(toy, k=k, seeds=4, steps=3000, tail=1000, record_states=True, progress=False, kernel="exact")
+    exact = tr.sweep(toy, k=k, seeds=4, steps=3000, tail=1000, record_states=True, progress=False)
     assert exact.attrs["kernel"] == "rayleigh_batched" and fast.attrs["kernel"] == "canonical_batched"
     for i, e in enumerate(exact.elr.values):
         for s in range(4):
@@ -171,13 +171,13 @@ def test_exact_kernel_for_the_canonical_toy(monkeypatch):
         tr.sweep(toy, k=k, seeds=1, steps=10, tail=5, kernel="slow")
 
 
-def test_grid_over_the_number_of_groups_uses_the_exact_kernel():
+def test_grid_over_the_number_of_groups_uses_one_kernel():
     grid = tr.sweep_grid(lambda n: tr.toys.canonical(tr.canonical_alpha(n, 0.5)), {"n": [2, 3]}, k=[0.6, 2.0],
                          seeds=2, steps=200, tail=50)
     assert grid.attrs["kernel"] == "rayleigh_batched"
-    same_n = tr.sweep_grid(lambda h: tr.toys.canonical(tr.canonical_alpha(3, h)), {"h": [0.0, 0.5]}, k=[0.6, 2.0],
-                           seeds=2, steps=200, tail=50)
-    assert same_n.attrs["kernel"] == "canonical_batched"
+    fast = tr.sweep_grid(lambda h: tr.toys.canonical(tr.canonical_alpha(3, h)), {"h": [0.0, 0.5]}, k=[0.6, 2.0],
+                         seeds=2, steps=200, tail=50, kernel="fast")
+    assert fast.attrs["kernel"] == "canonical_batched"
 
 
 @pytest.mark.parametrize("toy", [tr.toys.rayleigh([[0, 1, 3], [0, 2], [0.5, 4]], rotate=True, seed=5),

@@ -35,15 +35,19 @@ def _columns(toy, seeds, elrs, individual=False):
 
 
 # ----------------------------------------------------------------------------- sweep == simulate
+@pytest.mark.parametrize("kernel", ["exact", "fast"])
 @pytest.mark.parametrize("constraint", ["total", "individual"])
-def test_sweep_equals_simulate_point_by_point(constraint):
-    # The kernel rounds differently from simulate (one reciprocal per group instead of two divisions,
+def test_sweep_equals_simulate_point_by_point(constraint, kernel):
+    # The fast kernel rounds differently from simulate (one reciprocal per group instead of two divisions,
     # converging components floored every 8 steps instead of every step; see toyregimes.kernels.batched), so the
-    # trajectories agree to rounding where the dynamics is not chaotic, and statistically where it is.
+    # trajectories agree to rounding where the dynamics is not chaotic, and statistically where it is (the
+    # exact kernel's are simulate's bit for bit: tests/test_rayleigh_sweep.py).
     k = [0.5, 1.3, 3.0]
     seeds = [0, 3]
     steps, tail = 3000, 1000
-    res = sweep(TOY, k=k, seeds=seeds, steps=steps, tail=tail, constraint=constraint, record_states=True)
+    res = sweep(TOY, k=k, seeds=seeds, steps=steps, tail=tail, constraint=constraint, record_states=True,
+                kernel=kernel)
+    assert res.attrs["kernel"] == {"exact": "rayleigh_batched", "fast": "canonical_batched"}[kernel]
     for j, elr in enumerate(res.elr.values):
         for s_idx, seed in enumerate(seeds):
             run = tr.simulate(TOY, elr, steps, constraint=constraint, seed=seed, lyapunov=True, tail=tail)
@@ -260,8 +264,9 @@ def test_classification_canonical():
 
 
 # ----------------------------------------------------------------------------- determinism
-def test_results_independent_of_chunking_and_threads(monkeypatch):
-    kw = dict(k=np.geomspace(0.3, 6, 7), seeds=[0, 5, 2], steps=800, tail=300, record_states=True)
+@pytest.mark.parametrize("kernel", ["exact", "fast"])
+def test_results_independent_of_chunking_and_threads(monkeypatch, kernel):
+    kw = dict(k=np.geomspace(0.3, 6, 7), seeds=[0, 5, 2], steps=800, tail=300, record_states=True, kernel=kernel)
     base = sweep(TOY, **kw)
     old = numba.get_num_threads()
     try:

@@ -111,19 +111,24 @@ ROUTE_ALPHAS = ([1.0, 2.0, 3.0], [0.4, 2.2], [0.9, 1.1, 1.3, 2.0])
 ROUTE_HETEROGENEITY = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 
 
-def route_to_chaos_data(quick: bool):
-    """The measurements behind the route-to-chaos figure: ``(rotation, scan, windows, by_groups)``."""
+def route_to_chaos_data(quick: bool, kernel: str = "fast"):
+    """The measurements behind the route-to-chaos figure: ``(rotation, scan, windows, by_groups)``.
+
+    ``kernel``: the sweep kernel of the chaos scans (the published figure: ``"fast"``; ``"exact"`` replicates it).
+    """
     from toyregimes.studies import route_to_chaos as rc
 
     if quick:
         rot = rc.rotation_comparison(ROUTE_ALPHAS[:2], np.linspace(1.1, 2.5, 5), steps=3000, tail=2000)
-        scan = rc.chaos_scan([0.0, 1.0], np.linspace(1.3, 2.4, 23), seeds=4, steps=4000, tail=1000)
-        groups = rc.onset_by_groups([2, 3], 1.0, np.linspace(1.3, 2.4, 23), seeds=4, steps=4000, tail=1000)
+        scan = rc.chaos_scan([0.0, 1.0], np.linspace(1.3, 2.4, 23), seeds=4, steps=4000, tail=1000, kernel=kernel)
+        groups = rc.onset_by_groups([2, 3], 1.0, np.linspace(1.3, 2.4, 23), seeds=4, steps=4000, tail=1000,
+                                    kernel=kernel)
     else:
         rot = rc.rotation_comparison(ROUTE_ALPHAS, np.linspace(1.05, 3.0, 27))
-        scan = rc.chaos_scan(ROUTE_HETEROGENEITY, np.linspace(1.3, 2.8, 151), seeds=16, steps=20_000, tail=5_000)
+        scan = rc.chaos_scan(ROUTE_HETEROGENEITY, np.linspace(1.3, 2.8, 151), seeds=16, steps=20_000, tail=5_000,
+                             kernel=kernel)
         groups = rc.onset_by_groups([2, 3, 4, 5, 6], 1.0, np.linspace(1.3, 2.8, 151), seeds=16, steps=20_000,
-                                    tail=5_000)
+                                    tail=5_000, kernel=kernel)
     return rot, scan, rc.periodic_windows(scan), groups
 
 

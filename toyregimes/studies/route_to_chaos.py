@@ -65,8 +65,11 @@ def rotation_comparison(alphas, ks, steps=12_000, tail=8_000) -> xr.Dataset:
     )
 
 
-def chaos_scan(heterogeneities, ks, seeds=16, steps=20_000, tail=5_000, n_groups=3) -> xr.Dataset:
+def chaos_scan(heterogeneities, ks, seeds=16, steps=20_000, tail=5_000, n_groups=3, kernel="fast") -> xr.Dataset:
     """Chaos over ``(heterogeneity, k)`` for ``n_groups`` groups with ``sum(alpha) = n`` (:func:`canonical_alpha`).
+
+    ``kernel`` is passed to :func:`toyregimes.sweep`: the study's published numbers (README, gallery) were
+    measured with ``"fast"``; ``"exact"`` replicates them with ``simulate``'s rounding (README).
 
     ``onset`` is the first ``k`` where more than half the seeds are significantly chaotic (``onset_sd``:
     spread of each seed's first significantly chaotic ``k``); ``sustained_onset`` the first ``k`` from
@@ -85,7 +88,7 @@ def chaos_scan(heterogeneities, ks, seeds=16, steps=20_000, tail=5_000, n_groups
     sustained = np.full(hs.size, np.nan)
     for i, h in enumerate(hs):
         res = sweep(toys.canonical(canonical_alpha(n_groups, h)), k=ks, seeds=seeds, steps=steps, tail=tail,
-                    progress=False)
+                    progress=False, kernel=kernel)
         sig = res.lyapunov.values - crit["chaos_z"] * res.lyapunov_se.values > crit["chaos_tol"]
         frac[i] = sig.mean(axis=1)
         lam[i] = res.lyapunov.values.mean(axis=1)
@@ -118,9 +121,9 @@ def chaos_scan(heterogeneities, ks, seeds=16, steps=20_000, tail=5_000, n_groups
     )
 
 
-def onset_by_groups(n_groups, heterogeneity, ks, seeds=16, steps=20_000, tail=5_000) -> xr.Dataset:
+def onset_by_groups(n_groups, heterogeneity, ks, seeds=16, steps=20_000, tail=5_000, kernel="fast") -> xr.Dataset:
     """Onset of chaos (as in :func:`chaos_scan`) against the number of groups at one heterogeneity."""
-    rows = [chaos_scan([heterogeneity], ks, seeds, steps, tail, n_groups=int(n)) for n in n_groups]
+    rows = [chaos_scan([heterogeneity], ks, seeds, steps, tail, n_groups=int(n), kernel=kernel) for n in n_groups]
     return xr.Dataset(
         {name: ("n_groups", [float(r[name].values[0]) for r in rows])
          for name in ("onset", "onset_sd", "sustained_onset")},
@@ -129,12 +132,12 @@ def onset_by_groups(n_groups, heterogeneity, ks, seeds=16, steps=20_000, tail=5_
     )
 
 
-def replicate_onsets(heterogeneities, ks, runs, n_groups=3) -> xr.Dataset:
+def replicate_onsets(heterogeneities, ks, runs, n_groups=3, kernel="fast") -> xr.Dataset:
     """:func:`chaos_scan` once per ``(seeds, steps, tail)`` in ``runs``: its onsets side by side.
 
     Parameters
     ----------
-    heterogeneities, ks, n_groups
+    heterogeneities, ks, n_groups, kernel
         As :func:`chaos_scan`.
     runs : sequence of (seeds, steps, tail)
         ``seeds`` an int (``0 .. seeds-1``) or a list; e.g. the study's ``(16, 20_000, 5_000)``, then other
@@ -148,7 +151,8 @@ def replicate_onsets(heterogeneities, ks, runs, n_groups=3) -> xr.Dataset:
     runs = [(seeds, int(steps), int(tail)) for seeds, steps, tail in runs]
     if not runs:
         raise ValueError("runs must name at least one (seeds, steps, tail)")
-    scans = [chaos_scan(heterogeneities, ks, seeds, steps, tail, n_groups=n_groups) for seeds, steps, tail in runs]
+    scans = [chaos_scan(heterogeneities, ks, seeds, steps, tail, n_groups=n_groups, kernel=kernel)
+             for seeds, steps, tail in runs]
     first = [int(seeds[0]) if np.ndim(seeds) else 0 for seeds, _, _ in runs]
     return xr.Dataset(
         {name: (("run", "heterogeneity"), np.stack([sc[name].values for sc in scans]))

@@ -25,9 +25,8 @@ def sweep_grid(make_toy, params: dict, elr=None, *, k=None, progress=None, **kwa
         dimension is ``k`` (``elr`` becomes a coordinate varying with the toy); with ``elr`` it is
         ``elr`` (and ``k`` is dropped, since it varies with the toy).
     **kwargs
-        Passed to :func:`sweep` (seeds, steps, tail, constraint, lyapunov, kernel, ...).  Without ``kernel``, a
-        grid whose toys have different numbers of groups uses ``kernel="exact"`` (one compiled kernel for
-        every ``n``, trajectories bit-identical to ``simulate``), others the default.
+        Passed to :func:`sweep` (seeds, steps, tail, constraint, lyapunov, kernel, ...).  The default
+        ``kernel="exact"`` serves toys with any number of groups with one compiled kernel.
 
     Returns
     -------
@@ -59,10 +58,6 @@ def sweep_grid(make_toy, params: dict, elr=None, *, k=None, progress=None, **kwa
     lead = "k" if k is not None else "elr"
     results, specs = [], []
     toys = [make_toy(**dict(zip(names, combo, strict=True))) for combo in combos]
-    if "kernel" not in kwargs and len({getattr(t, "n_groups", None) for t in toys}) > 1:
-        # toys with different numbers of groups: the exact kernel serves them all with one compilation (the
-        # fast canonical kernel compiles once per n, about a minute each)
-        kwargs["kernel"] = "exact"
     for toy in toys:
         ds = sweep(toy, elr=elr, k=k, progress=False if progress is None else progress, **kwargs)
         specs.append(json.loads(toy.spec_json))

@@ -288,7 +288,7 @@ def make_plan(
     chunk_size: int = 4096,
     record_states: bool = False,
     n_exponents: int = 0,
-    kernel: str = "fast",
+    kernel: str = "exact",
     noise_scale: float = 0.0,
     batch=None,
     max_memory=DEFAULT_MAX_MEMORY,
@@ -349,8 +349,8 @@ def make_plan(
                        max_seconds)
     seeds = _as_seeds(seeds)
     theta0, tang0 = _initial(toy, seeds, individual)
-    if kernel not in ("fast", "exact"):
-        raise ValueError(f"kernel must be 'fast' or 'exact', got {kernel!r}")
+    if kernel not in ("exact", "fast"):
+        raise ValueError(f"kernel must be 'exact' or 'fast', got {kernel!r}")
     noise_scale, batch = stochastic_options(toy, noise_scale, batch, lyapunov)
     # the canonical kernel has no noise: noisy sweeps of canonical toys run the exact kernel
     fast = _is_canonical_like(toy) and kernel == "fast" and noise_scale == 0 and not batch
