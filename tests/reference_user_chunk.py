@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from toyregimes import analysis
-from toyregimes.kernels import batched
+from toyregimes.kernels import batched, pgd
 from toyregimes.sweep.plan import EVIDENCE
 
 
@@ -37,7 +37,8 @@ def generic_chunk(toy, e, th, tv, steps, tail, individual, lyapunov, n_states, o
     for c in range(m):
         rec = (pgd_run or toy.kernels["pgd_run"])(
             np.ascontiguousarray(th[:, c]), np.ascontiguousarray(tv[:, c]), float(e[c]), steps, 1, individual,
-            lyapunov, n_states, toy.offsets, toy.mats, None, True, head_start,
+            lyapunov, n_states, toy.offsets, toy.mats, pgd.no_noise(toy.dim), True, head_start,
+            pgd.no_samples(toy.mats), pgd.no_batch(),
         )
         loss, sq, _geff, angle, sharp, _tsh, growth, tail_states, theta, status, _fail, head_states = rec
         states[c] = tail_states

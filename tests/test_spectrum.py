@@ -13,7 +13,7 @@ from scipy.linalg import null_space
 
 import toyregimes as tr
 from toyregimes import analysis
-from toyregimes.kernels import spectrum
+from toyregimes.kernels import pgd, spectrum
 
 
 def test_qr_step_recovers_the_exponents_of_a_linear_map():
@@ -63,7 +63,8 @@ def test_sum_of_exponents_is_the_mean_log_determinant(k):
     # the states theta_transient .. theta_{steps-1} of the same run (the single-run kernel keeps them)
     theta0 = toy.random_point(5)
     out = toy.kernels["pgd_run"](theta0, np.ones(toy.dim), elr, steps, 1, False, False, steps - transient,
-                                 toy.offsets, toy.mats, None, False, -1)
+                                 toy.offsets, toy.mats, pgd.no_noise(toy.dim), False, -1, pgd.no_samples(toy.mats),
+                                 pgd.no_batch())
     total = sum(_restricted_log_det(toy, elr, theta)[0] for theta in out[7])
     assert exps.sum() == pytest.approx(total / (steps - transient), abs=2e-4)
     assert abs(exps[:-1].sum() - total / (steps - transient)) > 1e-2  # negative control: one exponent short

@@ -134,3 +134,8 @@ def test_noisy_sweep_of_a_custom_toy_equals_simulate(custom_toy):
         for s, seed in enumerate([0, 4]):
             run = tr.simulate(toy, elr=e, steps=300, seed=seed, noise_scale=0.5, sharpness=False)
             assert np.array_equal(toy.from_rows(run["final_state"].values), res.final_state.values[i, s])
+    # noisy and deterministic sweeps and simulate share one compiled signature of the toy's single-run kernel
+    # (each signature costs ~30 s of compilation for a user toy; before, a sweep added two)
+    tr.simulate(toy, elr=0.1, steps=20, seed=0)
+    tr.sweep(toy, elr=[0.1], seeds=[0], steps=20, tail=10, progress=False)
+    assert len(toy.kernels["pgd_run"].signatures) == 1, toy.kernels["pgd_run"].signatures

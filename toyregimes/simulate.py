@@ -162,11 +162,12 @@ def simulate(
 
     args = (theta0, tangent0, elr, steps, record_every, constraint == "individual", lyapunov, tail_len,
             toy.offsets, toy.mats)
-    noise = None
+    # empty arrays mean "no noise" and "full batch": the sweeps pass the same types, so one compiled
+    # signature of the single-run kernel serves simulate and every sweep (see kernels.pgd._pgd_run_impl)
+    noise, samples, batch_idx = pgd.no_noise(toy.dim), pgd.no_samples(toy.mats), pgd.no_batch()
     if noise_scale > 0:
         # counter-based numbers (kernels/noise.py): a sweep point with this seed sees the same noise
         noise = noise_scale * fill_normals(run_key(seed), steps, toy.dim)
-    samples = batch_idx = None
     if batch:
         samples, batch_idx = toy.samples, minibatch_indices(batch_key(seed), steps, toy.samples.shape[0], batch)
     out = toy.kernels["pgd_run"](*args, noise, bool(sharpness), head_start, samples, batch_idx)

@@ -211,24 +211,23 @@ def _pgd_run_impl(
     constraint ``theta_i' = R_i y_i / |y_i|`` with ``R_i`` the initial group norms.  ``theta0`` must
     already lie on the constraint set (unit total norm).
 
-    Records at ``t = 0, r, 2r, ... < steps``: loss, squared group norms, effective gradient norm
-    ``|grad F| |theta|``, angle between ``theta_t`` and ``theta_{t+1}``, per-group and total
-    sphere sharpness, and (if ``lyapunov``) the summed log growth of a tangent vector over the
-    ``record_every`` steps starting at ``t``.  The tangent map of one step is
-    ``v -> (I - y^ y^T)(v - elr H v) / |y|`` (per group, times ``R_i``, under the individual
-    constraint), the tangent vector renormalised after each step.  The last ``tail_len`` states are
-    kept for period detection.  ``noise`` (optional, ``steps x D`` standard normals) adds SI-consistent
-    gradient noise ``P_i xi_i / (|theta_i| sqrt(d_i - 1))`` to each group's gradient (``P_i`` the
-    projection orthogonal to ``theta_i``), so its mean square is ``1/r_i^2``; it is pre-scaled by the
-    caller and excluded from the tangent map.  A non-finite value stops the run: the remaining records are NaN and
-    the status says at which step it happened.  With ``head_start >= 0`` the ``tail_len`` states from
-    ``theta_{head_start}`` on are kept too (the head of the tail window, for the trend of the period
-    residual).  After every ``FLOOR_EVERY``-th step every group is floored (:func:`_floor_group`), and
-    so are tangent components below ``FLOOR``.  With ``samples`` (``(N, n, dmax, dmax)`` per-sample group
-    matrices of a stochastic Rayleigh toy) and ``batch_idx`` (``(steps, B)`` sample indices) the step uses
-    the minibatch gradient: the gradient of the Rayleigh quotient of the mean of the ``B`` matrices (the
-    quotient is linear in the matrix, so this is the mean of the per-sample gradients).  The recorded
-    loss and gradient norm stay the full-batch ones.
+    Records at ``t = 0, r, 2r, ... < steps``: loss, squared group norms, effective gradient norm ``|grad F|
+    |theta|``, angle between ``theta_t`` and ``theta_{t+1}``, per-group and total sphere sharpness, and (if
+    ``lyapunov``) the summed log growth of a tangent vector over the ``record_every`` steps starting at ``t``.  The
+    tangent map of one step is ``v -> (I - y^ y^T)(v - elr H v) / |y|`` (per group, times ``R_i``, under the
+    individual constraint), the tangent vector renormalised after each step.  The last ``tail_len`` states are kept
+    for period detection.  ``noise`` (optional, ``steps x D`` standard normals) adds SI-consistent gradient noise
+    ``P_i xi_i / (|theta_i| sqrt(d_i - 1))`` to each group's gradient (``P_i`` the projection orthogonal to
+    ``theta_i``), so its mean square is ``1/r_i^2``; it is pre-scaled by the caller and excluded from the tangent
+    map (an array of 0 rows: no noise).  A non-finite value stops the run: the remaining records are NaN and the
+    status says at which step it happened.  With ``head_start >= 0`` the ``tail_len`` states from
+    ``theta_{head_start}`` on are kept too (the head of the tail window, for the trend of the period residual).
+    After every ``FLOOR_EVERY``-th step every group is floored (:func:`_floor_group`), and so are tangent components
+    below ``FLOOR``.  With ``samples`` (``(N, n, dmax, dmax)`` per-sample group matrices of a stochastic Rayleigh
+    toy) and ``batch_idx`` (``(steps, B)`` sample indices) the step uses the minibatch gradient: the gradient of the
+    Rayleigh quotient of the mean of the ``B`` matrices (the quotient is linear in the matrix, so this is the mean
+    of the per-sample gradients); ``batch_idx`` of 0 rows: the full gradient.  The recorded loss and gradient norm
+    stay the full-batch ones.
     """
     dim = theta0.size
     n = offsets.size - 1
@@ -254,9 +253,14 @@ def _pgd_run_impl(
         radii[i] = math.sqrt(np.sum(theta[offsets[i] : offsets[i + 1]] ** 2))
     v = tangent0.copy()
     hv = np.empty(dim)
+    # An empty noise array (0 rows) or index array is the same as None: callers pass empty arrays so that
+    # simulate and every sweep share one compiled signature (each costs tens of seconds for a user toy).
     minibatch = False
     if batch_idx is not None:  # (a None argument prunes this branch at compile time)
         minibatch = batch_idx.shape[0] > 0
+    noisy = False
+    if noise is not None:
+        noisy = noise.shape[0] > 0
     mbar = np.zeros_like(mats)
     bgrad = np.empty(dim)
     if lyapunov:
@@ -284,18 +288,19 @@ def _pgd_run_impl(
         else:
             for p in range(dim):
                 nxt[p] = theta[p] - elr * grad[p]
-        if noise is not None:
-            for i in range(n):
-                a = offsets[i]
-                b = offsets[i + 1]
-                dot = 0.0
-                r2 = 0.0
-                for p in range(a, b):
-                    dot += noise[t, p] * theta[p]
-                    r2 += theta[p] * theta[p]
-                scale = elr / (math.sqrt(r2) * math.sqrt(b - a - 1.0))
-                for p in range(a, b):
-                    nxt[p] -= scale * (noise[t, p] - dot / r2 * theta[p])
+        if noise is not None:  # (a None argument prunes this branch at compile time)
+            if noisy:
+                for i in range(n):
+                    a = offsets[i]
+                    b = offsets[i + 1]
+                    dot = 0.0
+                    r2 = 0.0
+                    for p in range(a, b):
+                        dot += noise[t, p] * theta[p]
+                        r2 += theta[p] * theta[p]
+                    scale = elr / (math.sqrt(r2) * math.sqrt(b - a - 1.0))
+                    for p in range(a, b):
+                        nxt[p] -= scale * (noise[t, p] - dot / r2 * theta[p])
         ok = math.isfinite(loss)
         if individual:
             for i in range(n):
@@ -398,6 +403,21 @@ def _pgd_run_impl(
 _project_tangent = njit(cache=True)(_project_tangent)
 _sharpness = njit(cache=True)(_sharpness_impl)
 pgd_run = njit(cache=True)(_pgd_run_impl)
+
+
+def no_noise(dim):
+    """The ``noise`` argument of :func:`pgd_run` for a run without noise (0 rows: one signature with noisy runs)."""
+    return np.empty((0, dim))
+
+
+def no_samples(mats):
+    """The ``samples`` argument of :func:`pgd_run` for a full-batch run (0 samples of the shape of ``mats``)."""
+    return np.empty((0,) + mats.shape)
+
+
+def no_batch():
+    """The ``batch_idx`` argument of :func:`pgd_run` for a full-batch run (0 steps of indices)."""
+    return np.empty((0, 0), dtype=np.int64)
 sharpness = _sharpness
 
 

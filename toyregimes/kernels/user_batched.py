@@ -149,16 +149,16 @@ def _user_sweep_impl(theta0, tang0, elr, offsets, mats, steps, tail, individual,
     final = np.empty((m, dim))
     states = np.empty((m if record_states else 0, n_states, dim))
     head_start = min(steps - tail, steps - n_states)
+    one = steps // steps  # record every step (a variable, not a literal: simulate's argument types)
+    no_sharpness = steps < 0
     for c in prange(m):
         # an empty index array is a full-batch run (one compiled branch instead of one per combination)
         idx = minibatch_indices(batch_keys[c], steps if batch > 0 else 0, samples.shape[0], batch)
-        if noise_scale > 0:
-            xi = noise_scale * fill_normals(keys[c], steps, dim)
-            rec = _pgd_run(np.ascontiguousarray(theta0[:, c]), np.ascontiguousarray(tang0[:, c]), elr[c], steps, 1,
-                           individual, lyapunov, n_states, offsets, mats, xi, False, head_start, samples, idx)
-        else:
-            rec = _pgd_run(np.ascontiguousarray(theta0[:, c]), np.ascontiguousarray(tang0[:, c]), elr[c], steps, 1,
-                           individual, lyapunov, n_states, offsets, mats, None, False, head_start, samples, idx)
+        # 0 rows of noise: none.  One call with simulate's argument types, so that the toy's single-run kernel
+        # is compiled once for simulate and every sweep (not once per kind of call)
+        xi = noise_scale * fill_normals(keys[c], steps if noise_scale > 0 else 0, dim)
+        rec = _pgd_run(np.ascontiguousarray(theta0[:, c]), np.ascontiguousarray(tang0[:, c]), elr[c], steps, one,
+                       individual, lyapunov, n_states, offsets, mats, xi, no_sharpness, head_start, samples, idx)
         loss, sqr, _geff, angle, _sh, _tsh, growth, tail_states, theta, st, _fail, head_states = rec
         status[c] = st
         final[c] = theta
