@@ -153,6 +153,7 @@ def test_fuzz_sweep(paths, data):
         "--constraint": ([None, "total", "individual"], ["bogus"]),
         "--no-lyapunov": ([None, True], []),
         "--chunk-size": ([None, "1", "4"], ["0", "x"]),
+        "--kernel": ([None, "exact"], ["slow", ""]),  # (fast would compile a kernel per number of groups)
         "--out": (out_valid[1:], out_invalid),  # required
         "--quiet": ([True], []),
     }

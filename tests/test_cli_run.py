@@ -40,3 +40,13 @@ def test_out_and_plot_files(tmp_path, capsys):
     api = tr.simulate(tr.toys.canonical([1, 2]), elr=0.2, steps=3000, seed=4, constraint="individual", lyapunov=True)
     np.testing.assert_array_equal(run.loss, api.loss)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+
+
+def test_sweep_kernel_option_selects_the_kernel(tmp_path):
+    # the default is the exact kernel (simulate's trajectories); --kernel fast the canonical toy's own kernel
+    for option, kernel in ((None, "rayleigh_batched"), ("exact", "rayleigh_batched"), ("fast", "canonical_batched")):
+        out = tmp_path / f"{option}.nc"
+        argv = ["sweep", "--alpha", "1", "2", "3", "--num", "2", "--seeds", "1", "--steps", "20", "--tail", "10",
+                "--quiet", "--out", str(out)] + ([] if option is None else ["--kernel", option])
+        assert main(argv) == 0
+        assert tr.load(out).attrs["kernel"] == kernel
