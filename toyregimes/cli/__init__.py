@@ -158,7 +158,7 @@ def _add_sweep(sub) -> None:
     p.add_argument("--no-lyapunov", action="store_true", help="skip the tangent map (about 1.5x faster)")
     p.add_argument("--kernel", choices=["exact", "fast"], default="exact",
                    help="exact (default): every run is simulate's bit for bit, one compiled kernel for every n; "
-                   "fast: the canonical toy's own kernel, 2-3x faster, compiled once per n (about a minute)")
+                   "fast: the canonical toy's own kernel, 1.5-3x faster, compiled once per n (about a minute)")
     p.add_argument("--out", required=True, help="NetCDF file to write (finished chunks wait in OUT.chunks/)")
     p.add_argument(
         "--chunk-size",

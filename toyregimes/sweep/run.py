@@ -191,7 +191,7 @@ def sweep(
         Rayleigh-family kernel; toys outside that family always use theirs), so every trajectory is
         ``simulate``'s bit for bit, and one compiled kernel serves every number of groups, toy of the family
         and constraint (nothing to compile for a new ``n``).  ``"fast"``: for the canonical toy only, its own
-        kernel, 1.7-3x faster once compiled but compiled once per number of groups (about a minute each) and
+        kernel, 1.5-3x faster once compiled but compiled once per number of groups (about a minute each) and
         rounding differently from ``simulate`` (agreement to 1e-10 on converged runs; in chaotic and mixed
         bands labels agree only statistically, as between any two implementations).
     noise_scale : float >= 0
