@@ -403,6 +403,7 @@ def _pgd_run_impl(
 _project_tangent = njit(cache=True)(_project_tangent)
 _sharpness = njit(cache=True)(_sharpness_impl)
 pgd_run = njit(cache=True)(_pgd_run_impl)
+sharpness = _sharpness
 
 
 def no_noise(dim):
@@ -418,7 +419,6 @@ def no_samples(mats):
 def no_batch():
     """The ``batch_idx`` argument of :func:`pgd_run` for a full-batch run (0 steps of indices)."""
     return np.empty((0, 0), dtype=np.int64)
-sharpness = _sharpness
 
 
 # ----------------------------------------------------------------------------- user toys
