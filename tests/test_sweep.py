@@ -176,6 +176,48 @@ def test_block_periods_equal_detect_period_rows():
         assert max_period == 1 or len(set(expected)) > 3  # the cases are not all alike
 
 
+def _residual_one_lane(rows_of_lane, p):
+    """The one-lane definition, written out in the kernel's order (rows, then components)."""
+    rows, dim = rows_of_lane.shape
+    total = 0.0
+    for t in range(rows - 1):
+        d2 = 0.0
+        for q in range(dim):
+            d2 += (rows_of_lane[t + 1, q] - rows_of_lane[t, q]) ** 2
+        total += np.sqrt(d2)
+    worst = 0.0
+    for t in range(rows - p):
+        d2 = 0.0
+        for q in range(dim):
+            d2 += (rows_of_lane[t + p, q] - rows_of_lane[t, q]) ** 2
+        worst = max(worst, np.sqrt(d2))
+    return worst / (total / (rows - 1))
+
+
+def test_block_residuals_equal_the_one_lane_definition():
+    rng = np.random.default_rng(5)
+    rows, dim, bsz = 30, 5, 24
+    # several periods in one block (each present period is a pass of its own), lanes without a period,
+    # a period the window cannot hold, and an invalid lane
+    per = np.array([2, 3, 2, 0, 7, 1, 3, 29, 30, 2, 5, 4] * 2, dtype=np.int64)
+    buf = rng.standard_normal((rows, dim, bsz))
+    for j in range(bsz):
+        if 2 <= per[j] < 20:  # periodic up to small noise; the lane labelled 29 stays aperiodic
+            buf[:, :, j] = buf[np.arange(rows) % per[j], :, j] + 1e-3 * rng.standard_normal((rows, dim))
+    valid = np.ones(bsz, dtype=bool)
+    valid[4] = False
+    out = np.empty(bsz)
+    periods.block_residuals(buf, per, valid, out)
+    for j in range(bsz):
+        lane = np.ascontiguousarray(buf[:, :, j])
+        if per[j] < 2 or per[j] >= rows or not valid[j]:
+            assert np.isnan(out[j])
+        else:
+            assert out[j] == _residual_one_lane(lane, per[j])  # bit for bit
+            np.testing.assert_allclose(out[j], analysis.relative_residual(lane, per[j]), rtol=1e-12)
+    assert np.nanmax(out) > 0.3 and np.nanmin(out) < 0.01  # noisy periods and the aperiodic lane both seen
+
+
 def test_sqrt_threshold_is_exact():
     rng = np.random.default_rng(2)
     for thr in np.concatenate([rng.uniform(0, 2, 200), 10.0 ** rng.uniform(-200, 150, 200), [0.0, 1.0, 4.0]]):

@@ -155,25 +155,50 @@ def block_residuals(buf, per, valid, out):
     ``max_t |x_{t+p} - x_t| / mean_t |x_{t+1} - x_t|`` over the rows of ``buf`` (rows, D, B): the
     quantity that :func:`detect_period_rows` compares with ``rtol``.  NaN where ``p < 2``, where the
     window has fewer than ``p + 1`` rows, or for invalid (non-finite) lanes.
+
+    Vectorised over lanes (a pass per row for the chords, a pass per row for each period present in
+    the block): reading one lane at a time strides through the whole window, which cost a fifth of a
+    d = 8 Rayleigh sweep.  Each lane's sums run in the order of the one-lane definition (rows, then
+    components), so the answers are the same.
     """
     rows, dim, bsz = buf.shape
+    active = np.zeros(bsz, dtype=np.bool_)
+    present = np.zeros(max(rows, 1), dtype=np.bool_)
+    n_active = 0
     for j in range(bsz):
-        p = per[j]
         out[j] = np.nan
+        p = per[j]
         if p < 2 or p >= rows or not valid[j]:
             continue
-        total = 0.0
-        for t in range(rows - 1):
-            d2 = 0.0
+        active[j] = True
+        present[p] = True
+        n_active += 1
+    if n_active == 0:
+        return
+    total = np.zeros(bsz)
+    worst = np.zeros(bsz)
+    d2 = np.empty(bsz)
+    for lag in range(1, rows):
+        if lag > 1 and not present[lag]:
+            continue
+        for t in range(rows - lag):
+            a = buf[t + lag]
+            b = buf[t]
+            for j in range(bsz):
+                d2[j] = 0.0
             for q in range(dim):
-                diff = buf[t + 1, q, j] - buf[t, q, j]
-                d2 += diff * diff
-            total += math.sqrt(d2)
-        worst = 0.0
-        for t in range(rows - p):
-            d2 = 0.0
-            for q in range(dim):
-                diff = buf[t + p, q, j] - buf[t, q, j]
-                d2 += diff * diff
-            worst = max(worst, math.sqrt(d2))
-        out[j] = worst / (total / (rows - 1))
+                aq = a[q]
+                bq = b[q]
+                for j in range(bsz):
+                    diff = aq[j] - bq[j]
+                    d2[j] += diff * diff
+            if lag == 1:
+                for j in range(bsz):
+                    total[j] += math.sqrt(d2[j])
+            else:
+                for j in range(bsz):
+                    if per[j] == lag:
+                        worst[j] = max(worst[j], math.sqrt(d2[j]))
+    for j in range(bsz):
+        if active[j]:
+            out[j] = worst[j] / (total[j] / (rows - 1))

@@ -6,12 +6,16 @@
 tail statistics, tangent map, period detection and evidence, and the same returned tuple.
 
 Layout.  Structure of arrays with trajectories innermost: a block of ``LANES`` (128) trajectories keeps
-each state component in a row of ``LANES`` values (``th[r * LANES + j]``: component ``r``, lane ``j``),
-and every stage of the step is a pass over the lanes, so LLVM vectorises across trajectories while the
-group matrices, shared by all trajectories, are read once per entry as scalars (the mat-vec of a group is
-``d_i^2`` multiply-adds of a broadcast matrix entry with a row).  ``n``, ``d_i`` and the offsets are
-run-time values: one compiled, disk-cached kernel serves every Rayleigh toy, whatever its shape, so a new
-toy of the family costs no compilation.
+each state component in a row of ``LANES`` values (``th[r, j]``: component ``r``, lane ``j``), and every
+stage of the step is a pass over the lanes, so LLVM vectorises across trajectories while the group
+matrices, shared by all trajectories, are read once per entry as scalars (the mat-vec of a group is
+``d_i^2`` multiply-adds of a broadcast matrix entry with a row, four columns per pass).  Every pass
+indexes row views (``x = th[r]``, then ``x[j]``): indexing the flat block with ``th[r * LANES + j]``
+makes Numba guard each index against negative wraparound, which kept LLVM from vectorising most loops
+(measured: the kernel ran 2.7x slower at d = 8 and 1.9x at d = 2).  Sums start from their first term
+(``0 + x_0^2``, the first operation of the sequential sum), which spares a pass that zeroes them.
+``n``, ``d_i`` and the offsets are run-time values: one compiled, disk-cached kernel serves every
+Rayleigh toy, whatever its shape, so a new toy of the family costs no compilation.
 
 Agreement with ``simulate``.  The state update performs the IEEE operations of
 :func:`toyregimes.kernels.pgd.pgd_run` in the same order (``M theta`` accumulated over columns, the
@@ -72,22 +76,46 @@ def group_radii(theta0, offsets):
 def _matvec(mats, i, a, d, src, dst, acc):
     """Rows ``a .. a + d - 1`` of ``dst`` = ``M_i`` times those rows of ``src``, for every lane.
 
-    Each output row is accumulated over the columns in order, as ``pgd.rayleigh_loss_grad`` does, in
-    the scratch row ``acc`` (LANES values).  (Forming four output rows per pass over an input row was
-    tried: LLVM then no longer vectorised the loop, and the kernel ran 3x slower at d = 8.)
+    Each output row is accumulated over the columns in order, as ``pgd.rayleigh_loss_grad`` does, four
+    columns per pass over the lanes.
     """
     L = LANES
     for p in range(d):
-        for j in range(L):
-            acc[j] = 0.0
-        for s in range(d):
-            mps = mats[i, p, s]
-            o = (a + s) * L
+        y = dst[a + p]
+        s = 0
+        if d >= 4:  # the first four columns start the sum (0 + m0 x0 as the sequential sum does)
+            m0 = mats[i, p, 0]
+            m1 = mats[i, p, 1]
+            m2 = mats[i, p, 2]
+            m3 = mats[i, p, 3]
+            x0 = src[a]
+            x1 = src[a + 1]
+            x2 = src[a + 2]
+            x3 = src[a + 3]
             for j in range(L):
-                acc[j] += mps * src[o + j]
-        o = (a + p) * L
-        for j in range(L):
-            dst[o + j] = acc[j]
+                y[j] = (((0.0 + m0 * x0[j]) + m1 * x1[j]) + m2 * x2[j]) + m3 * x3[j]
+            s = 4
+        else:
+            for j in range(L):
+                y[j] = 0.0
+        while s + 4 <= d:
+            m0 = mats[i, p, s]
+            m1 = mats[i, p, s + 1]
+            m2 = mats[i, p, s + 2]
+            m3 = mats[i, p, s + 3]
+            x0 = src[a + s]
+            x1 = src[a + s + 1]
+            x2 = src[a + s + 2]
+            x3 = src[a + s + 3]
+            for j in range(L):
+                y[j] = (((y[j] + m0 * x0[j]) + m1 * x1[j]) + m2 * x2[j]) + m3 * x3[j]
+            s += 4
+        while s < d:
+            mps = mats[i, p, s]
+            x = src[a + s]
+            for j in range(L):
+                y[j] += mps * x[j]
+            s += 1
 
 
 @njit(cache=True, error_model="numpy", forceinline=True)
@@ -95,20 +123,20 @@ def _pair_step(th, nx, e, mats, i, a, loss):
     """The unnormalised step of a group in R^2 in one pass over the lanes, without the tangent map.
 
     The same operations in the same order as the general path (which makes several passes per group and
-    keeps ``r^2``, ``f`` and the gradient for the tangent map and the tail statistics).  It writes only
-    ``nx`` and ``loss``: with more arrays written, LLVM needs more run-time alias checks than it allows
-    and leaves the loop scalar (measured: 2x slower).
+    keeps ``r^2``, ``f`` and the gradient for the tangent map and the tail statistics).
     """
     L = LANES
     m00 = mats[i, 0, 0]
     m01 = mats[i, 0, 1]
     m10 = mats[i, 1, 0]
     m11 = mats[i, 1, 1]
-    o0 = a * L
-    o1 = o0 + L
+    x0 = th[a]
+    x1 = th[a + 1]
+    y0 = nx[a]
+    y1 = nx[a + 1]
     for j in range(L):
-        x = th[o0 + j]
-        y = th[o1 + j]
+        x = x0[j]
+        y = x1[j]
         r = 0.0 + x * x
         r = r + y * y
         mp0 = 0.0 + m00 * x
@@ -120,78 +148,88 @@ def _pair_step(th, nx, e, mats, i, a, loss):
         f = q / r
         sc = 2.0 / r
         loss[j] += f
-        nx[o0 + j] = x - e[j] * (sc * (mp0 - f * x))
-        nx[o1 + j] = y - e[j] * (sc * (mp1 - f * y))
+        y0[j] = x - e[j] * (sc * (mp0 - f * x))
+        y1[j] = y - e[j] * (sc * (mp1 - f * y))
 
 
 @njit(cache=True, error_model="numpy", forceinline=True)
 def _gradient_step(th, nx, g, w, v, offsets, mats, e, loss, r2, fv, tangent, scratch):
     """Loss, gradient and unnormalised step ``nx = th - elr grad`` of every lane (and ``v <- v - elr H v``).
 
-    Per group ``i`` (except groups in R^2 without the tangent map, see :func:`_pair_step`): ``r2`` (row
-    ``i``) ``= |theta_i|^2``, ``g = M theta`` then ``(2 / r2)(M theta - f
-    theta)`` with ``f = theta . M theta / r2`` (row ``i`` of ``fv``), summed into ``loss``.  With
-    ``tangent``: ``w = M v`` and ``v`` replaced by ``v - elr H v`` (closed form, see the module docstring).
-    ``scratch`` holds at least ``5 LANES`` values.
+    Per group ``i`` (except groups in R^2 without the tangent map, see :func:`_pair_step`): ``r2[i]
+    = |theta_i|^2``, ``g = M theta`` then ``(2 / r2)(M theta - f theta)`` with ``f = theta . M theta /
+    r2`` (``fv[i]``), summed into ``loss``.  With ``tangent``: ``w = M v`` and ``v`` replaced by ``v -
+    elr H v`` (closed form, see the module docstring).  ``scratch`` has at least 5 rows.
     """
     L = LANES
     n = offsets.size - 1
-    acc = scratch[:L]
-    q = scratch[L:2 * L]
-    sc = scratch[2 * L:3 * L]
-    tv = scratch[3 * L:4 * L]
-    gv = scratch[4 * L:5 * L]
+    acc = scratch[0]
+    q = scratch[1]
+    sc = scratch[2]
+    tv = scratch[3]
+    gv = scratch[4]
     for j in range(L):
         loss[j] = 0.0
     for i in range(n):
         a = offsets[i]
         d = offsets[i + 1] - a
-        ri = i * L
+        rr = r2[i]
+        ff = fv[i]
         if d == 2 and not tangent:
             _pair_step(th, nx, e, mats, i, a, loss)
         else:
+            # sums start from their first term (0 + x_0^2), which spares a pass that zeroes them
+            x = th[a]
             for j in range(L):
-                r2[ri + j] = 0.0
-            for p in range(d):
-                o = (a + p) * L
+                rr[j] = 0.0 + x[j] * x[j]
+            for p in range(a + 1, a + d):
+                x = th[p]
                 for j in range(L):
-                    r2[ri + j] += th[o + j] * th[o + j]
+                    rr[j] += x[j] * x[j]
             _matvec(mats, i, a, d, th, g, acc)
+            x = th[a]
+            y = g[a]
             for j in range(L):
-                q[j] = 0.0
-            for p in range(d):
-                o = (a + p) * L
+                q[j] = 0.0 + x[j] * y[j]
+            for p in range(a + 1, a + d):
+                x = th[p]
+                y = g[p]
                 for j in range(L):
-                    q[j] += th[o + j] * g[o + j]
+                    q[j] += x[j] * y[j]
             for j in range(L):
-                f = q[j] / r2[ri + j]
-                fv[ri + j] = f
-                sc[j] = 2.0 / r2[ri + j]
+                f = q[j] / rr[j]
+                ff[j] = f
+                sc[j] = 2.0 / rr[j]
                 loss[j] += f
-            # (one array written per loop: see _pair_step on run-time alias checks)
-            for p in range(d):
-                o = (a + p) * L
+            for p in range(a, a + d):
+                x = th[p]
+                y = g[p]
+                z = nx[p]
                 for j in range(L):
-                    g[o + j] = sc[j] * (g[o + j] - fv[ri + j] * th[o + j])
+                    y[j] = sc[j] * (y[j] - ff[j] * x[j])
                 for j in range(L):
-                    nx[o + j] = th[o + j] - e[j] * g[o + j]
+                    z[j] = x[j] - e[j] * y[j]
         if tangent:
             _matvec(mats, i, a, d, v, w, acc)
             for j in range(L):
                 tv[j] = 0.0
                 gv[j] = 0.0
-            for p in range(d):
-                o = (a + p) * L
+            for p in range(a, a + d):
+                x = th[p]
+                y = g[p]
+                u = v[p]
                 for j in range(L):
-                    tv[j] += th[o + j] * v[o + j]
-                for j in range(L):
-                    gv[j] += g[o + j] * v[o + j]
-            for p in range(d):
-                o = (a + p) * L
-                for j in range(L):  # w <- H v
-                    w[o + j] = sc[j] * ((w[o + j] - fv[ri + j] * v[o + j]) - th[o + j] * gv[j] - g[o + j] * tv[j])
-                for j in range(L):
-                    v[o + j] = v[o + j] - e[j] * w[o + j]
+                    tv[j] += x[j] * u[j]
+                    gv[j] += y[j] * u[j]
+            for p in range(a, a + d):
+                x = th[p]
+                y = g[p]
+                u = v[p]
+                z = w[p]
+                for j in range(L):  # w <- H v, v <- v - elr H v
+                    hv = sc[j] * ((z[j] - ff[j] * u[j]) - x[j] * gv[j] - y[j] * tv[j])
+                    z[j] = hv
+                    u[j] = u[j] - e[j] * hv
 
 
 @njit(cache=True, error_model="numpy", forceinline=True)
@@ -203,12 +241,13 @@ def _add_noise(th, nx, xi, offsets, e, noise_scale, keys, t, scratch):
     """
     L = LANES
     n = offsets.size - 1
-    dot = scratch[:L]
-    r2 = scratch[L:2 * L]
-    scl = scratch[2 * L:3 * L]
+    dot = scratch[0]
+    r2 = scratch[1]
+    scl = scratch[2]
     for p in range(offsets[n]):
+        z = xi[p]
         for j in range(L):
-            xi[p * L + j] = noise_scale * normal(keys[j], t, p)
+            z[j] = noise_scale * normal(keys[j], t, p)
     for i in range(n):
         a = offsets[i]
         b = offsets[i + 1]
@@ -216,15 +255,19 @@ def _add_noise(th, nx, xi, offsets, e, noise_scale, keys, t, scratch):
             dot[j] = 0.0
             r2[j] = 0.0
         for p in range(a, b):
+            x = th[p]
+            z = xi[p]
             for j in range(L):
-                dot[j] += xi[p * L + j] * th[p * L + j]
-            for j in range(L):
-                r2[j] += th[p * L + j] * th[p * L + j]
+                dot[j] += z[j] * x[j]
+                r2[j] += x[j] * x[j]
         for j in range(L):
             scl[j] = e[j] / (math.sqrt(r2[j]) * math.sqrt(b - a - 1.0))
         for p in range(a, b):
+            x = th[p]
+            y = nx[p]
+            z = xi[p]
             for j in range(L):
-                nx[p * L + j] -= scl[j] * (xi[p * L + j] - dot[j] / r2[j] * th[p * L + j])
+                y[j] -= scl[j] * (z[j] - dot[j] / r2[j] * x[j])
 
 
 @njit(cache=True, error_model="numpy", forceinline=True)
@@ -232,7 +275,7 @@ def _normalise(nx, offsets, individual, radii, ynorm, loss, chk, ny):
     """Normalise ``nx`` in place (``* 1 / |y|``, or ``* R_i / |y_i|`` per group) and record ``|y|`` (or ``|y_i|``).
 
     ``chk`` accumulates the loss and the squared norms: it is non-finite iff one of them was.  ``ny`` is
-    scratch (LANES values).
+    a scratch row.
     """
     L = LANES
     n = offsets.size - 1
@@ -240,21 +283,31 @@ def _normalise(nx, offsets, individual, radii, ynorm, loss, chk, ny):
     for i in range(groups):
         a = offsets[i] if individual else 0
         b = offsets[i + 1] if individual else offsets[n]
+        yn_i = ynorm[i]
+        y = nx[a]
         for j in range(L):
-            ny[j] = 0.0
-        for p in range(a, b):
-            o = p * L
+            ny[j] = 0.0 + y[j] * y[j]
+        for p in range(a + 1, b):
+            y = nx[p]
             for j in range(L):
-                ny[j] += nx[o + j] * nx[o + j]
-        for j in range(L):
-            chk[j] += ny[j]
-            yn = math.sqrt(ny[j])
-            ynorm[i * L + j] = yn
-            ny[j] = (radii[i * L + j] if individual else 1.0) / yn
-        for p in range(a, b):
-            o = p * L
+                ny[j] += y[j] * y[j]
+        if individual:
+            rad = radii[i]
             for j in range(L):
-                nx[o + j] *= ny[j]
+                chk[j] += ny[j]
+                yn = math.sqrt(ny[j])
+                yn_i[j] = yn
+                ny[j] = rad[j] / yn
+        else:
+            for j in range(L):
+                chk[j] += ny[j]
+                yn = math.sqrt(ny[j])
+                yn_i[j] = yn
+                ny[j] = 1.0 / yn
+        for p in range(a, b):
+            y = nx[p]
+            for j in range(L):
+                y[j] *= ny[j]
     for j in range(L):
         chk[j] += loss[j]
 
@@ -263,24 +316,25 @@ def _normalise(nx, offsets, individual, radii, ynorm, loss, chk, ny):
 def _floor_state(nx, offsets, lim):
     """Raise components below ``FLOOR |theta_i|`` to that value, sign kept (``pgd._floor_group`` per lane).
 
-    ``lim`` is scratch (LANES values).
+    ``lim`` is a scratch row.
     """
     L = LANES
     n = offsets.size - 1
     for i in range(n):
+        y = nx[offsets[i]]
         for j in range(L):
-            lim[j] = 0.0
-        for p in range(offsets[i], offsets[i + 1]):
-            o = p * L
+            lim[j] = 0.0 + y[j] * y[j]
+        for p in range(offsets[i] + 1, offsets[i + 1]):
+            y = nx[p]
             for j in range(L):
-                lim[j] += nx[o + j] * nx[o + j]
+                lim[j] += y[j] * y[j]
         for j in range(L):
             lim[j] = FLOOR * math.sqrt(lim[j])
         for p in range(offsets[i], offsets[i + 1]):
-            o = p * L
+            y = nx[p]
             for j in range(L):
-                x = nx[o + j]
-                nx[o + j] = math.copysign(lim[j], x) if abs(x) < lim[j] else x
+                x = y[j]
+                y[j] = math.copysign(lim[j], x) if abs(x) < lim[j] else x
 
 
 @njit(cache=True, error_model="numpy", forceinline=True)
@@ -290,12 +344,12 @@ def _project_tangent(v, nx, offsets, individual, radii, ynorm, vn, floor, scratc
     Total constraint: ``(v - (v . theta') theta') / |y|``; individual: per group ``(v_i - (v_i .
     theta_i') theta_i' / R_i^2) R_i / |y_i|``.  ``vn`` receives the norm before the renormalisation (the
     growth factor of the step); components below ``FLOOR`` are raised to it on flooring steps.
-    ``scratch`` holds at least ``2 LANES`` values.
+    ``scratch`` has at least 2 rows.
     """
     L = LANES
     n = offsets.size - 1
-    dot = scratch[:L]
-    scl = scratch[L:2 * L]
+    dot = scratch[0]
+    scl = scratch[1]
     groups = n if individual else 1
     for j in range(L):
         vn[j] = 0.0
@@ -305,31 +359,38 @@ def _project_tangent(v, nx, offsets, individual, radii, ynorm, vn, floor, scratc
         for j in range(L):
             dot[j] = 0.0
         for p in range(a, b):
-            o = p * L
+            u = v[p]
+            y = nx[p]
             for j in range(L):
-                dot[j] += v[o + j] * nx[o + j]
-        for j in range(L):
-            if individual:
-                dot[j] = dot[j] / (radii[i * L + j] * radii[i * L + j])
-                scl[j] = radii[i * L + j] / ynorm[i * L + j]
-            else:
-                scl[j] = 1.0 / ynorm[j]
+                dot[j] += u[j] * y[j]
+        yn_i = ynorm[i]
+        if individual:
+            rad = radii[i]
+            for j in range(L):
+                dot[j] = dot[j] / (rad[j] * rad[j])
+                scl[j] = rad[j] / yn_i[j]
+        else:
+            for j in range(L):
+                scl[j] = 1.0 / yn_i[j]
         for p in range(a, b):
-            o = p * L
+            u = v[p]
+            y = nx[p]
             for j in range(L):
-                v[o + j] = (v[o + j] - dot[j] * nx[o + j]) * scl[j]
-            for j in range(L):
-                vn[j] += v[o + j] * v[o + j]
+                x = (u[j] - dot[j] * y[j]) * scl[j]
+                u[j] = x
+                vn[j] += x * x
     for j in range(L):
         vn[j] = math.sqrt(vn[j])
         dot[j] = 1.0 / vn[j]
     for p in range(offsets[n]):
-        o = p * L
-        for j in range(L):
-            x = v[o + j] * dot[j]
-            if floor:
-                x = math.copysign(FLOOR, x) if abs(x) < FLOOR else x
-            v[o + j] = x
+        u = v[p]
+        if floor:
+            for j in range(L):
+                x = u[j] * dot[j]
+                u[j] = math.copysign(FLOOR, x) if abs(x) < FLOOR else x
+        else:
+            for j in range(L):
+                u[j] = u[j] * dot[j]
 
 
 @njit(cache=True, error_model="numpy")
@@ -337,7 +398,8 @@ def _run_block(th, nx, v, e, radii, offsets, mats, steps, tail, individual, lyap
                stats, sq, r2min, r2max, lb, noise_scale, keys):
     """Advance the LANES trajectories of a block and reduce their tail (see :func:`rayleigh_sweep`).
 
-    ``th`` holds the initial states (rows of LANES), ``v`` the initial tangent vectors; on return ``th``
+    Every array is a block workspace of rows of LANES values (one row per state component, group or
+    statistic).  ``th`` holds the initial states, ``v`` the initial tangent vectors; on return ``th``
     holds the final states.  ``stats`` rows: 0 K (first tail loss), 1 sum of ``F - K``, 2 sum of
     ``(F - K)^2``, 3 sum of squared chords, 4 finiteness check, 5 max and 6 sum of the chords between
     kept states, 7 sum of ``F - K`` over the first half of the tail, 8 summed log growth, 9 running
@@ -348,15 +410,16 @@ def _run_block(th, nx, v, e, radii, offsets, mats, steps, tail, individual, lyap
     L = LANES
     n = offsets.size - 1
     dim = offsets[n]
-    g = np.empty(dim * L)
-    w = np.empty(dim * L)
+    g = np.empty((dim, L))
+    w = np.empty((dim, L))
     loss = np.empty(L)
-    r2 = np.empty(n * L)
-    fv = np.empty(n * L)
-    ynorm = np.empty(n * L)
+    r2 = np.empty((n, L))
+    fv = np.empty((n, L))
+    ynorm = np.empty((n, L))
     vn = np.empty(L)
-    scratch = np.empty(5 * L)
-    xi = np.empty(dim * L if noise_scale > 0 else 0)
+    scratch = np.empty((5, L))
+    chord = np.empty(L)
+    xi = np.empty((dim if noise_scale > 0 else 0, L))
     t0 = steps - tail
     s0 = steps - n_states
     c0 = min(t0, s0)
@@ -364,84 +427,105 @@ def _run_block(th, nx, v, e, radii, offsets, mats, steps, tail, individual, lyap
     blk = 0
     edge = t0 + tail // nb
     mid = t0 + tail // 2
-    K, S1, S2, D2, CHK, SMAX, SSUM, S1H, LYAP, PROD = 0, L, 2 * L, 3 * L, 4 * L, 5 * L, 6 * L, 7 * L, 8 * L, 9 * L
+    k0, s1, s2, d2, chk, smax, ssum, s1h, lsum, prod = (stats[0], stats[1], stats[2], stats[3], stats[4], stats[5],
+                                                        stats[6], stats[7], stats[8], stats[9])
     for t in range(steps):
         if t >= s0:
+            kept = buf[t - s0]
             for r in range(dim):
+                x = th[r]
+                y = kept[r]
                 for j in range(L):
-                    buf[t - s0, r, j] = th[r * L + j]
+                    y[j] = x[j]
         if c0 <= t < c0 + n_states:
+            kept = hbuf[t - c0]
             for r in range(dim):
+                x = th[r]
+                y = kept[r]
                 for j in range(L):
-                    hbuf[t - c0, r, j] = th[r * L + j]
+                    y[j] = x[j]
         floor = t % FLOOR_EVERY == FLOOR_EVERY - 1
         _gradient_step(th, nx, g, w, v, offsets, mats, e, loss, r2, fv, lyapunov, scratch)
         if noise_scale > 0:
             _add_noise(th, nx, xi, offsets, e, noise_scale, keys, t, scratch)
-        _normalise(nx, offsets, individual, radii, ynorm, loss, stats[CHK:CHK + L], scratch)
+        _normalise(nx, offsets, individual, radii, ynorm, loss, chk, scratch[0])
         if floor:
-            _floor_state(nx, offsets, scratch)
+            _floor_state(nx, offsets, scratch[0])
         if lyapunov:
             _project_tangent(v, nx, offsets, individual, radii, ynorm, vn, floor, scratch)
         full = t >= t0
         if full:
             if t == t0:
                 for j in range(L):
-                    stats[K + j] = loss[j]
+                    k0[j] = loss[j]
             for j in range(L):
-                dl = loss[j] - stats[K + j]
-                stats[S1 + j] += dl
-                stats[S2 + j] += dl * dl
+                dl = loss[j] - k0[j]
+                s1[j] += dl
+                s2[j] += dl * dl
             for i in range(n):
-                # r_i^2 at theta_t, summed as the step does (which does not keep it for groups in R^2)
-                for j in range(L):
-                    r2[i * L + j] = 0.0
-                for p in range(offsets[i], offsets[i + 1]):
+                # r_i^2 at theta_t: the step kept it in r2, except for the one-pass groups in R^2
+                rr = r2[i]
+                if offsets[i + 1] - offsets[i] == 2 and not lyapunov:
+                    x = th[offsets[i]]
                     for j in range(L):
-                        r2[i * L + j] += th[p * L + j] * th[p * L + j]
+                        rr[j] = 0.0 + x[j] * x[j]
+                    x = th[offsets[i] + 1]
+                    for j in range(L):
+                        rr[j] += x[j] * x[j]
+                sqi = sq[i]
+                lo = r2min[i]
+                hi = r2max[i]
                 for j in range(L):
-                    x = r2[i * L + j]
-                    sq[i * L + j] += x
-                    r2min[i * L + j] = x if x < r2min[i * L + j] else r2min[i * L + j]
-                    r2max[i * L + j] = x if x > r2max[i * L + j] else r2max[i * L + j]
+                    x = rr[j]
+                    sqi[j] += x
+                    lo[j] = x if x < lo[j] else lo[j]
+                    hi[j] = x if x > hi[j] else hi[j]
             if lyapunov:
                 for j in range(L):
-                    stats[PROD + j] *= vn[j]
+                    prod[j] *= vn[j]
         if full or (t >= s0 and t < steps - 1):
             # squared chord |theta_{t+1} - theta_t|^2, summed in component order
+            x = th[0]
+            y = nx[0]
             for j in range(L):
-                fv[j] = 0.0
-            for r in range(dim):
-                o = r * L
+                dx = y[j] - x[j]
+                chord[j] = 0.0 + dx * dx
+            for r in range(1, dim):
+                x = th[r]
+                y = nx[r]
                 for j in range(L):
-                    dx = nx[o + j] - th[o + j]
-                    fv[j] += dx * dx
+                    dx = y[j] - x[j]
+                    chord[j] += dx * dx
             if full:
                 for j in range(L):
-                    stats[D2 + j] += fv[j]
+                    d2[j] += chord[j]
             if t >= s0 and t < steps - 1:
                 for j in range(L):
-                    ch = math.sqrt(fv[j])
-                    stats[SMAX + j] = ch if ch > stats[SMAX + j] else stats[SMAX + j]
-                    stats[SSUM + j] += ch
+                    ch = math.sqrt(chord[j])
+                    smax[j] = ch if ch > smax[j] else smax[j]
+                    ssum[j] += ch
         if t == mid - 1:
             for j in range(L):
-                stats[S1H + j] = stats[S1 + j]
+                s1h[j] = s1[j]
         if lyapunov and full:
             end_block = t == edge - 1
             if (t - t0) % LOG_EVERY == LOG_EVERY - 1 or end_block:
+                lbb = lb[blk]
                 for j in range(L):
-                    lg = math.log(stats[PROD + j])
-                    stats[LYAP + j] += lg
-                    lb[blk * L + j] += lg
-                    stats[PROD + j] = 1.0
+                    lg = math.log(prod[j])
+                    lsum[j] += lg
+                    lbb[j] += lg
+                    prod[j] = 1.0
             if end_block:
                 blk += 1
                 edge = t0 + ((blk + 1) * tail) // nb
         th, nx = nx, th
     if steps % 2 == 1:  # the final state is in the caller's nx buffer: copy it to th
-        for r in range(dim * L):
-            nx[r] = th[r]
+        for r in range(dim):
+            x = th[r]
+            y = nx[r]
+            for j in range(L):
+                y[j] = x[j]
 
 
 def rayleigh_sweep(theta0, tang0, elr, offsets, mats, steps, tail, individual, lyapunov, n_states, max_period,
@@ -506,16 +590,16 @@ def _rayleigh_sweep(theta0, tang0, elr, offsets, mats, steps, tail, individual, 
     radii0 = group_radii(theta0, offsets)
     nb = min(LYAP_BLOCKS, tail)
     for b in prange(nblocks):
-        th = np.empty(dim * L)
-        nx = np.empty(dim * L)
-        v = np.empty(dim * L)
+        th = np.empty((dim, L))
+        nx = np.empty((dim, L))
+        v = np.empty((dim, L))
         e = np.empty(L)
-        radii = np.empty(n * L)
-        stats = np.empty(10 * L)
-        sq = np.empty(n * L)
-        r2min = np.empty(n * L)
-        r2max = np.empty(n * L)
-        lb = np.empty(LYAP_BLOCKS * L)
+        radii = np.empty((n, L))
+        stats = np.empty((10, L))
+        sq = np.empty((n, L))
+        r2min = np.empty((n, L))
+        r2max = np.empty((n, L))
+        lb = np.empty((LYAP_BLOCKS, L))
         buf = np.empty((n_states, dim, L))
         hbuf = np.empty((n_states, dim, L))
         valid = np.empty(L, dtype=np.bool_)
@@ -529,27 +613,26 @@ def _rayleigh_sweep(theta0, tang0, elr, offsets, mats, steps, tail, individual, 
             for j in range(L):
                 gcol = lo + min(j, cnt - 1)
                 for r in range(dim):
-                    th[r * L + j] = theta0[r, gcol]
-                    v[r * L + j] = tang0[r, gcol]
+                    th[r, j] = theta0[r, gcol]
+                    v[r, j] = tang0[r, gcol]
                 for i in range(n):
-                    radii[i * L + j] = radii0[i, gcol]
-                    sq[i * L + j] = 0.0
-                    r2min[i * L + j] = np.inf
-                    r2max[i * L + j] = -np.inf
+                    radii[i, j] = radii0[i, gcol]
+                    sq[i, j] = 0.0
+                    r2min[i, j] = np.inf
+                    r2max[i, j] = -np.inf
                 for r in range(10):
-                    stats[r * L + j] = 0.0
-                stats[9 * L + j] = 1.0
+                    stats[r, j] = 0.0
+                stats[9, j] = 1.0
                 for q in range(LYAP_BLOCKS):
-                    lb[q * L + j] = 0.0
+                    lb[q, j] = 0.0
                 e[j] = elr[gcol]
                 if noise_scale > 0:
                     lane_keys[j] = keys[gcol]
             _run_block(th, nx, v, e, radii, offsets, mats, steps, tail, individual, lyapunov, n_states, buf, hbuf,
                        stats, sq, r2min, r2max, lb, noise_scale, lane_keys)
             for j in range(L):
-                valid[j] = math.isfinite(stats[4 * L + j])
-            block_periods(buf, stats[5 * L:6 * L], stats[6 * L:7 * L], valid, period_tol, period_rtol, max_period,
-                          per)
+                valid[j] = math.isfinite(stats[4, j])
+            block_periods(buf, stats[5], stats[6], valid, period_tol, period_rtol, max_period, per)
             block_residuals(buf, per, valid, re)
             block_residuals(hbuf, per, valid, rh)
             for j in range(cnt):
@@ -560,16 +643,16 @@ def _rayleigh_sweep(theta0, tang0, elr, offsets, mats, steps, tail, individual, 
                 res_head[gcol] = rh[j]
                 res_end[gcol] = re[j]
                 for r in range(dim):
-                    final[r, gcol] = np.nan if fail else th[r * L + j]
+                    final[r, gcol] = np.nan if fail else th[r, j]
                 if record_states:
                     for t in range(n_states):
                         for r in range(dim):
                             states[gcol, t, r] = buf[t, r, j]
                 se = np.nan
                 if lyapunov and nb >= 2 and not fail:
-                    se = block_standard_error(lb, j, L, nb, tail)
-                write_summary(gcol, fail, stats[j], stats[L + j], stats[2 * L + j], stats[3 * L + j], stats[8 * L + j],
-                              se, stats[7 * L + j], tail, lyapunov, mean_loss, std_loss, mean_cos, rms_step, lyap,
+                    se = block_standard_error(lb.reshape(LYAP_BLOCKS * L), j, L, nb, tail)
+                write_summary(gcol, fail, stats[0, j], stats[1, j], stats[2, j], stats[3, j], stats[8, j],
+                              se, stats[7, j], tail, lyapunov, mean_loss, std_loss, mean_cos, rms_step, lyap,
                               lyap_se, loss_h1, loss_h2)
                 if fail:
                     for i in range(n):
@@ -578,9 +661,9 @@ def _rayleigh_sweep(theta0, tang0, elr, offsets, mats, steps, tail, individual, 
                         max_r2[i, gcol] = np.nan
                     continue
                 for i in range(n):
-                    mean_sq[i, gcol] = sq[i * L + j] / tail
-                    min_r2[i, gcol] = r2min[i * L + j]
-                    max_r2[i, gcol] = r2max[i * L + j]
+                    mean_sq[i, gcol] = sq[i, j] / tail
+                    min_r2[i, gcol] = r2min[i, j]
+                    max_r2[i, gcol] = r2max[i, j]
     return (
         mean_loss, std_loss, mean_cos, rms_step, mean_sq, min_r2, max_r2, lyap, period, status, final, states,
         lyap_se, loss_h1, loss_h2, res_head, res_end,
