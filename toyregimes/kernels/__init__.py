@@ -17,3 +17,9 @@ read, compiled and cached on its own.  Every kernel has a slow numpy twin in ``t
 * :mod:`~toyregimes.kernels.weight_decay` -- unconstrained SGD / momentum / AdamW with weight decay;
   twin ``tests/reference_train.py``.
 """
+
+from toyregimes.kernels._cache_guard import guard as _guard_cache
+
+# a kernel's cache entry holds the code of the kernels it calls, which Numba does not check: start afresh
+# whenever any kernel source changed (see toyregimes.kernels._cache_guard)
+_guard_cache()
