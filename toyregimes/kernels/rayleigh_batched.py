@@ -205,10 +205,14 @@ def _gradient_step(th, nx, g, w, v, offsets, mats, e, loss, r2, fv, tangent, scr
                 x = th[p]
                 y = g[p]
                 z = nx[p]
-                for j in range(L):
-                    y[j] = sc[j] * (y[j] - ff[j] * x[j])
-                for j in range(L):
-                    z[j] = x[j] - e[j] * y[j]
+                if tangent:  # the tangent map needs the gradient: keep it in g
+                    for j in range(L):
+                        y[j] = sc[j] * (y[j] - ff[j] * x[j])
+                    for j in range(L):
+                        z[j] = x[j] - e[j] * y[j]
+                else:
+                    for j in range(L):
+                        z[j] = x[j] - e[j] * (sc[j] * (y[j] - ff[j] * x[j]))
         if tangent:
             _matvec(mats, i, a, d, v, w, acc)
             for j in range(L):
