@@ -61,6 +61,34 @@ def test_kernel_equals_numpy_twin(d, n, rotate):
     assert len(seen) > 1  # the cases are not all alike
 
 
+@pytest.mark.parametrize("steps,tail,n_states", [(61, 40, 32), (40, 10, 40), (301, 100, 32), (33, 33, 16)])
+def test_kept_windows_in_any_arrangement_equal_the_twin(steps, tail, n_states):
+    # the step writes the states to keep straight into the kept windows: overlapping windows of the tail
+    # head and end, a window starting at step 0, an odd number of steps (the final state in the other
+    # buffer) and a tail that is the whole run
+    toy = _toy(3, 3, True)
+    for individual in (False, True):
+        th, tv, elr, out = _kernel(toy, K, [0, 1], steps, tail, individual, True, n_states, n_states // 2)
+        ref = reference_rayleigh_batched.rayleigh_sweep(th, tv, elr, toy.offsets, toy.mats, steps, tail, individual,
+                                                        True, n_states, n_states // 2)
+        assert np.array_equal(out[10], ref["final"], equal_nan=True)
+        assert np.array_equal(out[11], np.moveaxis(ref["states"], 2, 0), equal_nan=True)
+        assert np.array_equal(out[8], ref["period"])
+        for pos, name in [(15, "residual_head"), (16, "residual_end"), (0, "mean_loss"), (3, "rms_step")]:
+            np.testing.assert_allclose(out[pos], ref[name].reshape(out[pos].shape), rtol=1e-11, atol=1e-13,
+                                       err_msg=name)
+        assert np.isfinite(out[15]).any() or np.isnan(ref["residual_head"]).all()
+
+
+def test_final_state_does_not_depend_on_the_kept_windows():
+    # without kept states the final state ends in either of the two step buffers (odd or even step counts)
+    toy = _toy(3, 3, True)
+    for steps in (31, 32):
+        finals = [_kernel(toy, K, [0, 1], steps, 10, False, True, n_states, n_states // 2)[3][10]
+                  for n_states in (0, 1, 2, 16)]
+        assert all(np.array_equal(f, finals[-1]) for f in finals)
+
+
 @pytest.mark.parametrize("d,n,rotate", CASES)
 @pytest.mark.parametrize("constraint", ["total", "individual"])
 def test_kernel_equals_simulate(d, n, rotate, constraint):

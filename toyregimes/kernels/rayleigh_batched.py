@@ -435,21 +435,38 @@ def _run_block(th, nx, v, e, radii, offsets, mats, steps, tail, individual, lyap
     mid = t0 + tail // 2
     k0, s1, s2, d2, chk, smax, ssum, s1h, lsum, prod = (stats[0], stats[1], stats[2], stats[3], stats[4], stats[5],
                                                         stats[6], stats[7], stats[8], stats[9])
+    # The states to keep are written by the step straight into their rows of buf (or hbuf) instead of
+    # being copied there: ``home`` says where theta_t lives (0: the caller's th, 1: its nx, 2: buf, 3: hbuf).
+    first, second = th, nx
+    home = 0
     for t in range(steps):
-        if t >= s0:
+        if t >= s0 and home != 2:
             kept = buf[t - s0]
             for r in range(dim):
                 x = th[r]
                 y = kept[r]
                 for j in range(L):
                     y[j] = x[j]
-        if c0 <= t < c0 + n_states:
+        if c0 <= t < c0 + n_states and home != 3:
             kept = hbuf[t - c0]
             for r in range(dim):
                 x = th[r]
                 y = kept[r]
                 for j in range(L):
                     y[j] = x[j]
+        u = t + 1
+        if s0 <= u < steps:
+            nx = buf[u - s0]
+            nhome = 2
+        elif c0 <= u < c0 + n_states and u < steps:
+            nx = hbuf[u - c0]
+            nhome = 3
+        elif home == 0:
+            nx = second
+            nhome = 1
+        else:
+            nx = first
+            nhome = 0
         floor = t % FLOOR_EVERY == FLOOR_EVERY - 1
         _gradient_step(th, nx, g, w, v, offsets, mats, e, loss, r2, fv, lyapunov, scratch)
         if noise_scale > 0:
@@ -525,11 +542,12 @@ def _run_block(th, nx, v, e, radii, offsets, mats, steps, tail, individual, lyap
             if end_block:
                 blk += 1
                 edge = t0 + ((blk + 1) * tail) // nb
-        th, nx = nx, th
-    if steps % 2 == 1:  # the final state is in the caller's nx buffer: copy it to th
+        th = nx
+        home = nhome
+    if home == 1:  # the final state is in the caller's nx buffer: copy it to th
         for r in range(dim):
-            x = th[r]
-            y = nx[r]
+            x = second[r]
+            y = first[r]
             for j in range(L):
                 y[j] = x[j]
 
