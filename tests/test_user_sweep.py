@@ -117,6 +117,14 @@ def test_generated_module_is_named_by_its_content(tmp_path, monkeypatch):
     one = codegen.module_source(expressions.function_source(2 * y**2 / (x**2 + y**2), [["x", "y"]]))
     two = codegen.module_source(expressions.function_source(3 * y**2 / (x**2 + y**2), [["x", "y"]]))
     assert codegen._key(one) != codegen._key(two)
+    # a change of any kernel source (a constant such as FLOOR included) renames the module: no stale code
+    from toyregimes.kernels import _cache_guard
+
+    before = codegen._key(one)
+    monkeypatch.setattr(_cache_guard, "fingerprint", lambda: "another library")
+    assert codegen._key(one) != before
+    monkeypatch.undo()
+    assert codegen._key(one) == before
     assert "def _pgd_run_impl" in one and "@njit" not in one.split("def value")[1].split("value = njit")[0]
 
 

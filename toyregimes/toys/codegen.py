@@ -22,7 +22,7 @@ import pathlib
 import sys
 import tempfile
 
-from toyregimes.kernels import noise, periods, pgd, user_batched
+from toyregimes.kernels import _cache_guard, pgd, user_batched
 
 _HEADER = '''"""Kernels of a toyregimes expression toy: generated, do not edit (see toyregimes.toys.codegen)."""
 import math
@@ -91,9 +91,9 @@ def _key(text: str) -> str:
     import numba
 
     h = hashlib.sha256(text.encode())
-    # the generated module calls these compiled functions: their code is linked into its cache entries
-    for module in (periods, noise):
-        h.update(pathlib.Path(module.__file__).read_bytes())
+    # the generated module calls compiled kernels and reads constants (FLOOR, N_STATS, ...) of the kernel
+    # modules, which are linked into its cache entries: every kernel source is part of the name
+    h.update(_cache_guard.fingerprint().encode())
     h.update(f"numba {numba.__version__} python {sys.version}".encode())
     return h.hexdigest()[:32]
 
