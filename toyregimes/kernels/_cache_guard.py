@@ -11,6 +11,7 @@ again.  Only index files are removed: a process that already read an index finds
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pathlib
@@ -29,7 +30,19 @@ def _probe():  # pragma: no cover - never called; its cache locator names the fo
 
 
 def fingerprint(folder: pathlib.Path = HERE) -> str:
-    """SHA-256 of the kernel sources of ``folder`` (names and bytes, sorted) and the Numba version."""
+    """SHA-256 of the kernel sources of ``folder`` (names and bytes, sorted) and the Numba version.
+
+    The kernels' own fingerprint is read once per process (the import guard and every expression toy ask).
+    """
+    return _kernels_fingerprint() if folder == HERE else _fingerprint_of(folder)
+
+
+@functools.cache
+def _kernels_fingerprint() -> str:
+    return _fingerprint_of(HERE)
+
+
+def _fingerprint_of(folder: pathlib.Path) -> str:
     h = hashlib.sha256(f"numba {numba.__version__}\n".encode())
     for path in sorted(folder.glob("*.py")):
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")

@@ -162,18 +162,12 @@ def block_residuals(buf, per, valid, out):
     components), so the answers are the same.
     """
     rows, dim, bsz = buf.shape
-    active = np.zeros(bsz, dtype=np.bool_)
-    present = np.zeros(max(rows, 1), dtype=np.bool_)
-    n_active = 0
+    present = np.zeros(max(rows, 1), dtype=np.bool_)  # the periods to evaluate
     for j in range(bsz):
         out[j] = np.nan
-        p = per[j]
-        if p < 2 or p >= rows or not valid[j]:
-            continue
-        active[j] = True
-        present[p] = True
-        n_active += 1
-    if n_active == 0:
+        if 2 <= per[j] < rows and valid[j]:
+            present[per[j]] = True
+    if not present.any():
         return
     total = np.zeros(bsz)
     worst = np.zeros(bsz)
@@ -200,5 +194,5 @@ def block_residuals(buf, per, valid, out):
                     if per[j] == lag:
                         worst[j] = max(worst[j], math.sqrt(d2[j]))
     for j in range(bsz):
-        if active[j]:
+        if 2 <= per[j] < rows and valid[j]:
             out[j] = worst[j] / (total[j] / (rows - 1))

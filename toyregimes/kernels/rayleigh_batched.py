@@ -121,6 +121,16 @@ def _matvec(mats, i, a, d, src, dst):
 
 
 @njit(cache=True, error_model="numpy", forceinline=True)
+def _copy_rows(src, dst):
+    """``dst[:] = src`` for two block workspaces of the same shape, row view by row view."""
+    for r in range(src.shape[0]):
+        x = src[r]
+        y = dst[r]
+        for j in range(LANES):
+            y[j] = x[j]
+
+
+@njit(cache=True, error_model="numpy", forceinline=True)
 def _pair_step(th, nx, e, mats, i, a, loss):
     """The unnormalised step of a group in R^2 in one pass over the lanes, without the tangent map.
 
@@ -297,19 +307,12 @@ def _normalise(nx, offsets, individual, radii, ynorm, loss, chk, ny):
             y = nx[p]
             for j in range(L):
                 ny[j] += y[j] * y[j]
-        if individual:
-            rad = radii[i]
-            for j in range(L):
-                chk[j] += ny[j]
-                yn = math.sqrt(ny[j])
-                yn_i[j] = yn
-                ny[j] = rad[j] / yn
-        else:
-            for j in range(L):
-                chk[j] += ny[j]
-                yn = math.sqrt(ny[j])
-                yn_i[j] = yn
-                ny[j] = 1.0 / yn
+        rad = radii[i]
+        for j in range(L):
+            chk[j] += ny[j]
+            yn = math.sqrt(ny[j])
+            yn_i[j] = yn
+            ny[j] = (rad[j] if individual else 1.0) / yn
         for p in range(a, b):
             y = nx[p]
             for j in range(L):
@@ -441,19 +444,9 @@ def _run_block(th, nx, v, e, radii, offsets, mats, steps, tail, individual, lyap
     home = 0
     for t in range(steps):
         if t >= s0 and home != 2:
-            kept = buf[t - s0]
-            for r in range(dim):
-                x = th[r]
-                y = kept[r]
-                for j in range(L):
-                    y[j] = x[j]
+            _copy_rows(th, buf[t - s0])
         if c0 <= t < c0 + n_states and home != 3:
-            kept = hbuf[t - c0]
-            for r in range(dim):
-                x = th[r]
-                y = kept[r]
-                for j in range(L):
-                    y[j] = x[j]
+            _copy_rows(th, hbuf[t - c0])
         u = t + 1
         if s0 <= u < steps:
             nx = buf[u - s0]
@@ -545,11 +538,7 @@ def _run_block(th, nx, v, e, radii, offsets, mats, steps, tail, individual, lyap
         th = nx
         home = nhome
     if home == 1:  # the final state is in the caller's nx buffer: copy it to th
-        for r in range(dim):
-            x = second[r]
-            y = first[r]
-            for j in range(L):
-                y[j] = x[j]
+        _copy_rows(second, first)
 
 
 def rayleigh_sweep(theta0, tang0, elr, offsets, mats, steps, tail, individual, lyapunov, n_states, max_period,
