@@ -65,8 +65,9 @@ def rayleigh_sweep(theta0, tang0, elr, offsets, mats, steps, tail, individual=Fa
                 quad = np.zeros(m)
                 for p in range(d):
                     quad = quad + th[a + p] * mt[p]
-                f = quad / r2[i]
-                sc = 2.0 / r2[i]
+                inv = 1.0 / r2[i]
+                f = quad * inv
+                sc = 2.0 * inv
                 loss = loss + f
                 for p in range(d):
                     g[a + p] = sc * (mt[p] - f * th[a + p])

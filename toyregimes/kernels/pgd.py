@@ -41,7 +41,12 @@ FLOOR_EVERY = 8
 # ----------------------------------------------------------------------------- Rayleigh family
 @njit(cache=True)
 def rayleigh_loss_grad(theta, offsets, mats, grad):
-    """Loss ``sum_i theta_i^T M_i theta_i / r_i^2`` and its gradient ``2 (M_i theta_i - f_i theta_i) / r_i^2``."""
+    """Loss ``sum_i theta_i^T M_i theta_i / r_i^2`` and its gradient ``2 (M_i theta_i - f_i theta_i) / r_i^2``.
+
+    Per group, in this order: ``r^2`` and ``M theta`` (summed over components in order), ``q = theta . M
+    theta``, ``inv = 1 / r^2``, ``f = q inv``, the gradient ``(2 inv)(M theta - f theta)``.  The batched
+    kernels perform the same operations (:mod:`toyregimes.kernels.rayleigh_batched`).
+    """
     loss = 0.0
     for i in range(offsets.size - 1):
         a = offsets[i]
@@ -56,8 +61,11 @@ def rayleigh_loss_grad(theta, offsets, mats, grad):
                 mp += mats[i, p, s] * theta[a + s]
             grad[a + p] = mp  # holds M theta until f is known
             quad += theta[a + p] * mp
-        f = quad / r2
-        scale = 2.0 / r2
+        # one division: 2 * (1 / r2) is 2 / r2 exactly, and a sweep kernel's division costs as much as a
+        # d = 8 group's whole quadratic form
+        inv = 1.0 / r2
+        f = quad * inv
+        scale = 2.0 * inv
         for p in range(d):
             grad[a + p] = scale * (grad[a + p] - f * theta[a + p])
         loss += f
@@ -79,8 +87,9 @@ def rayleigh_hessian(theta, offsets, mats, out):
             r2 += theta[a + p] * theta[a + p]
             for s in range(d):
                 quad += theta[a + p] * mats[i, p, s] * theta[a + s]
-        f = quad / r2
-        scale = 2.0 / r2
+        inv = 1.0 / r2
+        f = quad * inv
+        scale = 2.0 * inv
         for p in range(d):
             for s in range(d):
                 h = mats[i, p, s] - (f if p == s else 0.0)

@@ -15,13 +15,16 @@ makes Numba guard each index against negative wraparound, which kept LLVM from v
 (measured on an Intel Xeon host: row views alone made d = 8 2.7x faster; with the changes below,
 ``benchmarks/bench_families.py`` went from 0.026 to 0.094 of the canonical kernel's rate at d = 8 and
 from 0.23 to 0.39 at d = 2).  Sums start from their first term
-(``0 + x_0^2``, the first operation of the sequential sum), which spares a pass that zeroes them.
+(``0 + x_0^2``, the first operation of the sequential sum), which spares a pass that zeroes them, and
+add four rows per pass (:func:`_sum_products`).  A group's step makes one division (``1 / r^2``): a
+division costs about as much as a d = 8 group's quadratic form, and ``simulate`` makes the same one
+(``2 (1 / r^2)`` is ``2 / r^2`` exactly).
 ``n``, ``d_i`` and the offsets are run-time values: one compiled, disk-cached kernel serves every
 Rayleigh toy, whatever its shape, so a new toy of the family costs no compilation.
 
 Agreement with ``simulate``.  The state update performs the IEEE operations of
 :func:`toyregimes.kernels.pgd.pgd_run` in the same order (``M theta`` accumulated over columns, the
-quadratic form, ``f = q / r^2``, ``grad = (2 / r^2)(M theta - f theta)``, ``theta - elr grad``, the
+quadratic form, ``inv = 1 / r^2``, ``f = q inv``, ``grad = (2 inv)(M theta - f theta)``, ``theta - elr grad``, the
 normalisation ``* (1 / |y|)`` or ``* (R_i / |y_i|)``, the floor of :func:`~toyregimes.kernels.pgd._floor_group`
 after every ``FLOOR_EVERY``-th step), and no fast-math or fused multiply-adds are allowed, so a trajectory
 is ``simulate``'s bit for bit, chaotic or not.  Tail statistics are sequential sums (as the canonical
@@ -121,6 +124,43 @@ def _matvec(mats, i, a, d, src, dst):
 
 
 @njit(cache=True, error_model="numpy", forceinline=True)
+def _sum_products(u, v, a, b, out, diff):
+    """Per lane, ``out = sum_p u_p v_p`` over rows ``p = a .. b - 1`` (``diff``: ``sum_p (v_p - u_p)^2``).
+
+    The operations of the sequential sum in row order, starting from ``0 + (first term)``, four rows per
+    pass over the lanes: a pass per row reloads and stores ``out`` for every two flops.
+    """
+    p = a
+    while p < b:
+        start = p == a
+        if p + 4 <= b:
+            u0, u1, u2, u3 = u[p], u[p + 1], u[p + 2], u[p + 3]
+            v0, v1, v2, v3 = v[p], v[p + 1], v[p + 2], v[p + 3]
+            for j in range(LANES):
+                acc = 0.0 if start else out[j]
+                if diff:
+                    d0 = v0[j] - u0[j]
+                    d1 = v1[j] - u1[j]
+                    d2 = v2[j] - u2[j]
+                    d3 = v3[j] - u3[j]
+                    out[j] = (((acc + d0 * d0) + d1 * d1) + d2 * d2) + d3 * d3
+                else:
+                    out[j] = (((acc + u0[j] * v0[j]) + u1[j] * v1[j]) + u2[j] * v2[j]) + u3[j] * v3[j]
+            p += 4
+        else:
+            u0 = u[p]
+            v0 = v[p]
+            for j in range(LANES):
+                acc = 0.0 if start else out[j]
+                if diff:
+                    d0 = v0[j] - u0[j]
+                    out[j] = acc + d0 * d0
+                else:
+                    out[j] = acc + u0[j] * v0[j]
+            p += 1
+
+
+@njit(cache=True, error_model="numpy", forceinline=True)
 def _copy_rows(src, dst):
     """``dst[:] = src`` for two block workspaces of the same shape, row view by row view."""
     for r in range(src.shape[0]):
@@ -157,8 +197,9 @@ def _pair_step(th, nx, e, mats, i, a, loss):
         mp1 = mp1 + m11 * y
         q = 0.0 + x * mp0
         q = q + y * mp1
-        f = q / r
-        sc = 2.0 / r
+        iv = 1.0 / r
+        f = q * iv
+        sc = 2.0 * iv
         loss[j] += f
         y0[j] = x - e[j] * (sc * (mp0 - f * x))
         y1[j] = y - e[j] * (sc * (mp1 - f * y))
@@ -191,28 +232,17 @@ def _gradient_step(th, nx, g, w, v, offsets, mats, e, loss, r2, fv, tangent, scr
             _pair_step(th, nx, e, mats, i, a, loss)
         else:
             # sums start from their first term (0 + x_0^2), which spares a pass that zeroes them
-            x = th[a]
-            for j in range(L):
-                rr[j] = 0.0 + x[j] * x[j]
-            for p in range(a + 1, a + d):
-                x = th[p]
-                for j in range(L):
-                    rr[j] += x[j] * x[j]
+            _sum_products(th, th, a, a + d, rr, False)
             _matvec(mats, i, a, d, th, g)
-            x = th[a]
-            y = g[a]
+            _sum_products(th, g, a, a + d, q, False)
+            # the division alone in its pass: a pass that writes three rows and reads two needs more
+            # run-time alias checks than LLVM makes before it vectorises
             for j in range(L):
-                q[j] = 0.0 + x[j] * y[j]
-            for p in range(a + 1, a + d):
-                x = th[p]
-                y = g[p]
-                for j in range(L):
-                    q[j] += x[j] * y[j]
+                sc[j] = 1.0 / rr[j]
             for j in range(L):
-                f = q[j] / rr[j]
-                ff[j] = f
-                sc[j] = 2.0 / rr[j]
-                loss[j] += f
+                ff[j] = q[j] * sc[j]
+                sc[j] = 2.0 * sc[j]
+                loss[j] += ff[j]
             for p in range(a, a + d):
                 x = th[p]
                 y = g[p]
@@ -278,12 +308,13 @@ def _add_noise(th, nx, xi, offsets, e, noise_scale, keys, t, scratch):
                 r2[j] += x[j] * x[j]
         for j in range(L):
             scl[j] = e[j] / (math.sqrt(r2[j]) * math.sqrt(b - a - 1.0))
+            dot[j] = dot[j] / r2[j]  # the same quotient for every component: divide once
         for p in range(a, b):
             x = th[p]
             y = nx[p]
             z = xi[p]
             for j in range(L):
-                y[j] -= scl[j] * (z[j] - dot[j] / r2[j] * x[j])
+                y[j] -= scl[j] * (z[j] - dot[j] * x[j])
 
 
 @njit(cache=True, error_model="numpy", forceinline=True)
@@ -300,13 +331,7 @@ def _normalise(nx, offsets, individual, radii, ynorm, loss, chk, ny):
         a = offsets[i] if individual else 0
         b = offsets[i + 1] if individual else offsets[n]
         yn_i = ynorm[i]
-        y = nx[a]
-        for j in range(L):
-            ny[j] = 0.0 + y[j] * y[j]
-        for p in range(a + 1, b):
-            y = nx[p]
-            for j in range(L):
-                ny[j] += y[j] * y[j]
+        _sum_products(nx, nx, a, b, ny, False)
         rad = radii[i]
         for j in range(L):
             chk[j] += ny[j]
@@ -501,17 +526,7 @@ def _run_block(th, nx, v, e, radii, offsets, mats, steps, tail, individual, lyap
                     prod[j] *= vn[j]
         if full or (t >= s0 and t < steps - 1):
             # squared chord |theta_{t+1} - theta_t|^2, summed in component order
-            x = th[0]
-            y = nx[0]
-            for j in range(L):
-                dx = y[j] - x[j]
-                chord[j] = 0.0 + dx * dx
-            for r in range(1, dim):
-                x = th[r]
-                y = nx[r]
-                for j in range(L):
-                    dx = y[j] - x[j]
-                    chord[j] += dx * dx
+            _sum_products(th, nx, 0, dim, chord, True)
             if full:
                 for j in range(L):
                     d2[j] += chord[j]
