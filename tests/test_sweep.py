@@ -144,13 +144,16 @@ def test_kernel_equals_numpy_twin_other_group_counts(alpha, individual):
     assert len(set(out[8].tolist())) > 1  # the grid spans more than one regime
 
 
-def test_block_periods_equal_detect_period_rows():
+@pytest.mark.parametrize("crowded", [False, True])
+def test_block_periods_equal_detect_period_rows(crowded):
     rng = np.random.default_rng(1)
-    # 12 assorted lanes and 28 aperiodic ones: few lanes stay in the running for long, which takes
-    # the one-by-one path at the end
     rows, n, bsz = 40, 2, 40
-    lane_periods = [1, 2, 3, 5, 7, 2, 0, 4, 1, 3, 6, 0] + [0] * 28
-    noise = [0.0, 1e-6, 0.04, 1e-3, 0.0, 0.3, 0.0, 1e-4, 1e-5, 0.0, 0.01, 0.0] + [0.0] * 28
+    if crowded:  # most lanes noisy periodic: the test of a period runs vectorised to the window's end
+        lane_periods = [3, 2, 3, 0, 3, 4, 3, 3] * 5
+        noise = [1e-4, 1e-5, 2e-4, 0.0, 1e-6, 1e-4, 0.0, 3e-4] * 5
+    else:  # 12 assorted lanes and 28 aperiodic ones: few stay in the running, the one-by-one path ends it
+        lane_periods = [1, 2, 3, 5, 7, 2, 0, 4, 1, 3, 6, 0] + [0] * 28
+        noise = [0.0, 1e-6, 0.04, 1e-3, 0.0, 0.3, 0.0, 1e-4, 1e-5, 0.0, 0.01, 0.0] + [0.0] * 28
     buf = np.empty((rows, n, 2, bsz))
     t = np.arange(rows)
     for j in range(bsz):
@@ -161,19 +164,29 @@ def test_block_periods_equal_detect_period_rows():
     valid = np.ones(bsz, dtype=bool)
     valid[11] = False
     flat = np.moveaxis(buf, 3, 0).reshape(bsz, rows, 2 * n)
-    chords = np.sqrt(((flat[:, 1:] - flat[:, :-1]) ** 2).sum(-1))
     step_max, step_sum = np.zeros(bsz), np.zeros(bsz)
     for j in range(bsz):
-        for d in chords[j]:  # sequential, as the kernel
-            step_max[j] = max(step_max[j], d)
-            step_sum[j] += d
+        for t in range(rows - 1):  # sequential, as the kernels keep them
+            d2 = 0.0
+            for q in range(2 * n):
+                d2 += (flat[j, t + 1, q] - flat[j, t, q]) ** 2
+            step_max[j] = max(step_max[j], np.sqrt(d2))
+            step_sum[j] += np.sqrt(d2)
+    window = buf.reshape(rows, 2 * n, bsz)
     for tol, rtol, max_period in [(1e-3, 0.05, 16), (1e-2, 0.5, 8), (1e-9, 1e-3, 20), (1e-3, 0.05, 1)]:
         out = np.empty(bsz, dtype=np.int64)
-        periods.block_periods(buf.reshape(rows, 2 * n, bsz), step_max, step_sum, valid, tol, rtol, max_period, out)
+        worst = np.empty(bsz)
+        periods.block_periods(window, step_max, step_sum, valid, tol, rtol, max_period, out, worst)
         expected = [periods.detect_period_rows(np.ascontiguousarray(flat[j]), tol, rtol, max_period) if valid[j]
                     else 0 for j in range(bsz)]
         assert out.tolist() == expected
-        assert max_period == 1 or len(set(expected)) > 3  # the cases are not all alike
+        assert max_period == 1 or len(set(expected)) >= 3  # the cases are not all alike
+        # the residual at the found period from the test's own distances: block_residuals' bit for bit
+        res, ref = np.empty(bsz), np.empty(bsz)
+        periods.residuals_at_periods(out, worst, step_sum, rows, valid, res)
+        periods.block_residuals(window, out, valid, ref)
+        assert np.array_equal(res, ref, equal_nan=True)
+        assert max_period == 1 or np.isfinite(res).sum() >= 3  # found periods >= 2 are compared
 
 
 def _residual_one_lane(rows_of_lane, p):

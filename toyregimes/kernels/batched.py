@@ -589,6 +589,7 @@ def _canonical_sweep(
         per = np.empty(L, dtype=np.int64)
         rh = np.empty(L)
         re = np.empty(L)
+        worst = np.empty(L)  # unused here: this kernel's chord sums are not block_residuals' order
         for lo in range(b * block, min(m, (b + 1) * block), L):
             cnt = min(L, m - lo, (b + 1) * block - lo)
             # -- load LANES trajectories; missing lanes repeat the last one (their results are dropped)
@@ -616,7 +617,7 @@ def _canonical_sweep(
                 valid[j] = math.isfinite(ws[(lane + LANE_CHK) * L + j])
             block_periods(buf, ws[(lane + LANE_SMAX) * L:(lane + LANE_SMAX + 1) * L],
                            ws[(lane + LANE_SSUM) * L:(lane + LANE_SSUM + 1) * L], valid, period_tol, period_rtol,
-                           max_period, per)
+                           max_period, per, worst)
             block_residuals(buf, per, valid, re)
             block_residuals(hbuf, per, valid, rh)
             for j in range(cnt):

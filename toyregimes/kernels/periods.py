@@ -80,7 +80,7 @@ def below_sqrt_threshold(thr):
 
 
 @njit(cache=True, error_model="numpy")
-def block_periods(buf, step_max, step_sum, valid, tol, rtol, max_period, out):
+def block_periods(buf, step_max, step_sum, valid, tol, rtol, max_period, out, worst):
     """:func:`detect_period_rows` for every trajectory of a block at once (same answers).
 
     ``buf`` (rows, D, B) holds the kept states (row ``t``, component ``p``, lane ``j``),
@@ -89,15 +89,21 @@ def block_periods(buf, step_max, step_sum, valid, tol, rtol, max_period, out):
     together, vectorised over the block; the test of a period stops as soon as no
     trajectory still passes it, so a chaotic block costs about one distance per candidate.
     A trajectory's answer depends only on its own rows.
+
+    ``worst`` (B) receives, for a trajectory whose period ``p >= 2`` was found, ``max_t |x_{t+p} -
+    x_t|``, which its test has computed in full (NaN for the others): with the sum of chords it gives the
+    relative residual of :func:`block_residuals` bit for bit, without a second pass over the window.
     """
     rows, dim, bsz = buf.shape
     open_ = np.zeros(bsz, dtype=np.bool_)
     lim = np.empty(bsz)
     ok = np.zeros(bsz, dtype=np.bool_)
     d2 = np.empty(bsz)
+    top = np.zeros(bsz)  # the largest squared distance of a passing trajectory, at the period under test
     n_open = 0
     for j in range(bsz):
         out[j] = 0
+        worst[j] = np.nan
         if rows < 2 or not valid[j]:
             continue
         if step_max[j] < tol:
@@ -111,6 +117,7 @@ def block_periods(buf, step_max, step_sum, valid, tol, rtol, max_period, out):
             break
         for j in range(bsz):
             ok[j] = open_[j]
+            top[j] = 0.0
         for t in range(rows - per):
             a = buf[t + per]
             b = buf[t]
@@ -126,6 +133,7 @@ def block_periods(buf, step_max, step_sum, valid, tol, rtol, max_period, out):
             for j in range(bsz):
                 k = ok[j] and d2[j] < lim[j]
                 ok[j] = k
+                top[j] = max(top[j], d2[j]) if k else top[j]
                 alive += k
             if alive == 0:
                 break
@@ -140,12 +148,28 @@ def block_periods(buf, step_max, step_sum, valid, tol, rtol, max_period, out):
                             if not (dd < lim[j]):
                                 ok[j] = False
                                 break
+                            top[j] = max(top[j], dd)
                 break
         for j in range(bsz):
             if ok[j]:
                 out[j] = per
+                worst[j] = math.sqrt(top[j])  # sqrt is monotone: the max of the distances
                 open_[j] = False
                 n_open -= 1
+
+
+@njit(cache=True, error_model="numpy")
+def residuals_at_periods(per, worst, step_sum, rows, valid, out):
+    """:func:`block_residuals` of a window from :func:`block_periods`' ``worst`` and its sum of chords.
+
+    ``step_sum[j]`` must be the sum of ``|x_{t+1} - x_t|`` over the window's rows in row order, each
+    squared chord summed over components in order from ``0 +`` the first term (as the kernels keep it);
+    then ``out`` equals :func:`block_residuals` of the window bit for bit.
+    """
+    for j in range(per.size):
+        out[j] = np.nan
+        if 2 <= per[j] < rows and valid[j]:
+            out[j] = worst[j] / (step_sum[j] / (rows - 1))
 
 
 @njit(cache=True, error_model="numpy")

@@ -46,7 +46,7 @@ import numpy as np
 from numba import njit, prange
 
 from toyregimes.kernels.noise import normal
-from toyregimes.kernels.periods import block_periods, block_residuals
+from toyregimes.kernels.periods import block_periods, block_residuals, residuals_at_periods
 from toyregimes.kernels.pgd import FLOOR, FLOOR_EVERY
 from toyregimes.kernels.tail_stats import block_standard_error, write_summary
 
@@ -634,6 +634,7 @@ def _rayleigh_sweep(theta0, tang0, elr, offsets, mats, steps, tail, individual, 
         per = np.empty(L, dtype=np.int64)
         rh = np.empty(L)
         re = np.empty(L)
+        worst = np.empty(L)
         lane_keys = np.zeros(L, dtype=np.uint64)
         for lo in range(b * block, min(m, (b + 1) * block), L):
             cnt = min(L, m - lo, (b + 1) * block - lo)
@@ -660,8 +661,9 @@ def _rayleigh_sweep(theta0, tang0, elr, offsets, mats, steps, tail, individual, 
                        stats, sq, r2min, r2max, lb, noise_scale, lane_keys)
             for j in range(L):
                 valid[j] = math.isfinite(stats[4, j])
-            block_periods(buf, stats[5], stats[6], valid, period_tol, period_rtol, max_period, per)
-            block_residuals(buf, per, valid, re)
+            block_periods(buf, stats[5], stats[6], valid, period_tol, period_rtol, max_period, per, worst)
+            # the end window's residual from the distances the period test computed (bit for bit)
+            residuals_at_periods(per, worst, stats[6], n_states, valid, re)
             block_residuals(hbuf, per, valid, rh)
             for j in range(cnt):
                 gcol = lo + j
