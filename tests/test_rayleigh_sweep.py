@@ -7,7 +7,7 @@ import pytest
 
 import toyregimes as tr
 from tests import reference_rayleigh_batched, reference_user_chunk
-from toyregimes.kernels import pgd, rayleigh_batched
+from toyregimes.kernels import periods, pgd, rayleigh_batched
 from toyregimes.sweep import chunks
 from toyregimes.sweep.assemble import assemble
 from toyregimes.sweep.plan import _initial, make_plan
@@ -59,6 +59,18 @@ def test_kernel_equals_numpy_twin(d, n, rotate):
         np.testing.assert_allclose(out[12], ref["lyapunov_se"], rtol=1e-6, atol=1e-12)
         seen |= set(out[8].tolist())
     assert len(seen) > 1  # the cases are not all alike
+
+
+@pytest.mark.parametrize("d", [2, 3, 8])
+def test_end_residual_is_block_residuals_of_the_kept_states(d):
+    """The end window's residual comes from the period test's distances and the kept chord sum."""
+    toy = _toy(d, 3, True, seed=4)
+    k = np.array([1.05, 1.3, 1.5, 1.7, 1.9])  # cycles of several periods, and chaos
+    *_, out = _kernel(toy, k, [0, 1, 2, 3], 900, 300, False, lyapunov=False, n_states=64, max_period=32)
+    again = np.empty(out[8].size)
+    periods.block_residuals(np.ascontiguousarray(np.moveaxis(out[11], 0, 2)), out[8], out[9] == 0, again)
+    assert np.array_equal(out[16], again, equal_nan=True)
+    assert np.isfinite(again).sum() >= 3 and np.isnan(again).sum() >= 1  # periodic and aperiodic lanes
 
 
 @pytest.mark.parametrize("steps,tail,n_states", [(61, 40, 32), (40, 10, 40), (301, 100, 32), (33, 33, 16)])

@@ -114,6 +114,12 @@ def test_kernel_equals_numpy_twin(individual):
     np.testing.assert_allclose(ly, ref["lyapunov"], rtol=1e-9, atol=1e-12)
     # in-kernel period detection == analysis.detect_period on the same states
     np.testing.assert_array_equal(per, ref["period"])
+    # the end residual (from the period test's distances and the kept chord sum) is block_residuals of
+    # the kept states bit for bit
+    window = np.ascontiguousarray(np.moveaxis(states, 0, 2))
+    again = np.empty(per.size)
+    periods.block_residuals(window, per, stat == 0, again)
+    assert np.array_equal(re, again, equal_nan=True) and np.isfinite(re).sum() >= 3
 
 
 @pytest.mark.parametrize("alpha, individual", [([1.5], False), ([1.5], True), ([0.5, 1.0, 1.5, 2.0, 2.5], False)])

@@ -63,7 +63,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from toyregimes.kernels.periods import block_periods, block_residuals
+from toyregimes.kernels.periods import block_periods, block_residuals, residuals_at_periods
 from toyregimes.kernels.tail_stats import block_standard_error, write_summary
 
 STATUS_OK = 0
@@ -589,7 +589,7 @@ def _canonical_sweep(
         per = np.empty(L, dtype=np.int64)
         rh = np.empty(L)
         re = np.empty(L)
-        worst = np.empty(L)  # unused here: this kernel's chord sums are not block_residuals' order
+        worst = np.empty(L)
         for lo in range(b * block, min(m, (b + 1) * block), L):
             cnt = min(L, m - lo, (b + 1) * block - lo)
             # -- load LANES trajectories; missing lanes repeat the last one (their results are dropped)
@@ -618,7 +618,9 @@ def _canonical_sweep(
             block_periods(buf, ws[(lane + LANE_SMAX) * L:(lane + LANE_SMAX + 1) * L],
                            ws[(lane + LANE_SSUM) * L:(lane + LANE_SSUM + 1) * L], valid, period_tol, period_rtol,
                            max_period, per, worst)
-            block_residuals(buf, per, valid, re)
+            # the end window's residual from the distances the period test computed (bit for bit)
+            ssum = ws[(lane + LANE_SSUM) * L:(lane + LANE_SSUM + 1) * L]
+            residuals_at_periods(per, worst, ssum, n_states, valid, re)
             block_residuals(hbuf, per, valid, rh)
             for j in range(cnt):
                 g = lo + j
