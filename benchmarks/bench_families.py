@@ -51,8 +51,8 @@ def cases():
     }
 
 
-def timer(toy, a_sum, kernel, n_traj, steps, tail, lyapunov):
-    elr = K / a_sum * (1 + 1e-9 * np.arange(n_traj // 8))
+def timer(toy, a_sum, kernel, n_traj, steps, tail, lyapunov, k=K):
+    elr = k / a_sum * (1 + 1e-9 * np.arange(n_traj // 8))
     plan = make_plan(toy, elr=elr, seeds=8, steps=steps, tail=tail, lyapunov=lyapunov, chunk_size=n_traj,
                      kernel=kernel)
 
@@ -72,6 +72,7 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--traj", type=int, default=1024)
     parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--k", type=float, default=K, help="elr * sum(alpha_eff) of every toy (default %(default)s)")
     args = parser.parse_args()
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     tail = min(1000, args.steps)
@@ -80,12 +81,12 @@ def main():
         for lyap in (False, True):
             warm = timer(toy, a_sum, kernel, 128, 100, 50, lyap)
             warm()  # compile
-            runs[(name, lyap)] = timer(toy, a_sum, kernel, args.traj, args.steps, tail, lyap)
+            runs[(name, lyap)] = timer(toy, a_sum, kernel, args.traj, args.steps, tail, lyap, args.k)
     best = {key: 0.0 for key in runs}
     for _ in range(3):
         for key, fn in runs.items():
             best[key] = max(best[key], fn())
-    print(f"{args.traj} trajectories x {args.steps} steps, {numba.get_num_threads()} thread(s), k = {K}")
+    print(f"{args.traj} trajectories x {args.steps} steps, {numba.get_num_threads()} thread(s), k = {args.k}")
     print(f"{'toy':<24} {'plain Mgs/s':>12} {'ratio':>7} {'tangent Mgs/s':>14} {'ratio':>7} {'plain/tangent':>14}")
     base = {lyap: best[("canonical (1, 2, 3)", lyap)] for lyap in (False, True)}
     for name in cases():

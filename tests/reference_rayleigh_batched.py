@@ -1,7 +1,9 @@
 """Slow numpy twin of :func:`toyregimes.kernels.rayleigh_batched.rayleigh_sweep`, vectorised over trajectories.
 
 The state update performs the IEEE operations of the kernel (and of ``pgd_run``) in the same order, so
-states and sequential tail sums agree bit for bit.  The tangent map is written with the explicit
+states and sequential tail sums agree bit for bit; their fused multiply-adds are numpy's ufunc of the
+same operation (:func:`toyregimes.kernels.fused.fma_ufunc`, checked against exact rational arithmetic in
+``tests/test_fused.py``).  The tangent map is written with the explicit
 Hessian matrix of each group (``(2/r^2)[(M - f I) - (theta g^T + g theta^T)]``, the algebra of
 ``pgd.rayleigh_hessian``) instead of the kernel's closed-form product, the Lyapunov sums take a log per
 step instead of per 16 steps, and periods and residuals come from :mod:`toyregimes.analysis` itself, so
@@ -13,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from toyregimes import analysis
+from toyregimes.kernels.fused import fma_ufunc as fma
 from toyregimes.kernels.pgd import FLOOR, FLOOR_EVERY
 
 
@@ -54,23 +57,23 @@ def rayleigh_sweep(theta0, tang0, elr, offsets, mats, steps, tail, individual=Fa
                 d = b - a
                 acc = np.zeros(m)
                 for p in range(d):
-                    acc = acc + th[a + p] * th[a + p]
+                    acc = fma(th[a + p], th[a + p], acc)
                 r2[i] = acc
                 mt = np.empty((d, m))
                 for p in range(d):
                     s = np.zeros(m)
                     for q in range(d):
-                        s = s + mats[i, p, q] * th[a + q]
+                        s = fma(mats[i, p, q], th[a + q], s)
                     mt[p] = s
                 quad = np.zeros(m)
                 for p in range(d):
-                    quad = quad + th[a + p] * mt[p]
+                    quad = fma(th[a + p], mt[p], quad)
                 inv = 1.0 / r2[i]
                 f = quad * inv
                 sc = 2.0 * inv
                 loss = loss + f
                 for p in range(d):
-                    g[a + p] = sc * (mt[p] - f * th[a + p])
+                    g[a + p] = sc * fma(-f, th[a + p], mt[p])
                     nx[a + p] = th[a + p] - elr * g[a + p]
                 if lyapunov:  # explicit Hessian of the group, per trajectory
                     for c in range(m):

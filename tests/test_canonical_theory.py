@@ -32,20 +32,34 @@ def test_below_threshold_loss_goes_to_zero_and_every_c_below_one(alpha, k):
 @pytest.mark.parametrize("alpha", ALPHAS)
 @pytest.mark.parametrize("k", [1.05, 1.2, 1.5])
 def test_just_above_threshold_settles_on_the_coupled_two_cycle(alpha, k):
+    """The coupled two-cycle attracts; it need not attract every start.
+
+    Other attractors coexist with it: with five groups (0.3, 0.7, 1.1, 2.9, 5.0) at k = 1.2, three of
+    seeds 1-8 settle on a period-6 orbit (loss 0.8308 against the cycle's 0.8333, c_1 = 1.23 while the
+    other c_i = 1.2); with (1, 1) at k = 1.5, seeds 4 and 5 of 1-5 stay aperiodic (loss 0.307).  Which
+    seeds reach the cycle changes with the rounding of the step.  So: each seed whose tail loss is the
+    cycle's matches every closed form of the cycle and has period 2, and at least one of five seeds
+    gets there.
+    """
     toy = tr.toys.canonical(alpha)
     elr = k * theory.threshold(alpha)
-    run = tr.simulate(toy, elr=elr, steps=20_000, seed=1)
-    tail = _tail(run)
     a = float(np.sum(alpha))
-    # four or more digits, relative to the loss scale A and to unit norms/cosines
-    assert float(tail.loss.mean()) == pytest.approx(float(theory.equilibrium_loss(alpha, elr)), abs=1e-4 * a)
-    np.testing.assert_allclose(tail.sq_norm.mean("step"), theory.equilibrium_sq_norms(alpha), atol=1e-4)
-    cos = float(np.cos(tail.angle).mean())
-    assert cos == pytest.approx(float(theory.equilibrium_cos_angle(alpha, elr)), abs=1e-4)
-    grad = float(tail.eff_grad_norm.mean())
-    assert grad == pytest.approx(float(theory.equilibrium_grad_norm(alpha, elr)), rel=1e-3)
-    label, evidence = tr.analysis.classify(run, tail=5000)
-    assert (label, evidence["period"]) == ("periodic", 2)
+    loss_eq = float(theory.equilibrium_loss(alpha, elr))
+    on_cycle = 0
+    for seed in range(1, 6):
+        run = tr.simulate(toy, elr=elr, steps=20_000, seed=seed)
+        tail = _tail(run)
+        # four or more digits, relative to the loss scale A and to unit norms/cosines
+        if float(tail.loss.mean()) != pytest.approx(loss_eq, abs=1e-4 * a):
+            continue
+        on_cycle += 1
+        np.testing.assert_allclose(tail.sq_norm.mean("step"), theory.equilibrium_sq_norms(alpha), atol=1e-4)
+        cos = float(np.cos(tail.angle).mean())
+        assert cos == pytest.approx(float(theory.equilibrium_cos_angle(alpha, elr)), abs=1e-4)
+        grad = float(tail.eff_grad_norm.mean())
+        assert grad == pytest.approx(float(theory.equilibrium_grad_norm(alpha, elr)), rel=1e-3)
+        assert tr.analysis.classify(run, tail=5000)[1]["period"] == 2
+    assert on_cycle >= 1
 
 
 @pytest.mark.parametrize("constraint", ["total", "individual"])

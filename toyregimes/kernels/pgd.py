@@ -27,6 +27,8 @@ import types
 import numpy as np
 from numba import njit
 
+from toyregimes.kernels.fused import fma
+
 STATUS_OK = 0
 STATUS_NONFINITE = 1
 
@@ -44,8 +46,9 @@ def rayleigh_loss_grad(theta, offsets, mats, grad):
     """Loss ``sum_i theta_i^T M_i theta_i / r_i^2`` and its gradient ``2 (M_i theta_i - f_i theta_i) / r_i^2``.
 
     Per group, in this order: ``r^2`` and ``M theta`` (summed over components in order), ``q = theta . M
-    theta``, ``inv = 1 / r^2``, ``f = q inv``, the gradient ``(2 inv)(M theta - f theta)``.  The batched
-    kernels perform the same operations (:mod:`toyregimes.kernels.rayleigh_batched`).
+    theta``, ``inv = 1 / r^2``, ``f = q inv``, the gradient ``(2 inv)(M theta - f theta)``.  The sums and
+    ``M theta - f theta`` are fused multiply-adds (:func:`~toyregimes.kernels.fused.fma`, one rounding
+    each).  The batched kernel performs the same operations (:mod:`toyregimes.kernels.rayleigh_batched`).
     """
     loss = 0.0
     for i in range(offsets.size - 1):
@@ -53,21 +56,21 @@ def rayleigh_loss_grad(theta, offsets, mats, grad):
         d = offsets[i + 1] - a
         r2 = 0.0
         for p in range(d):
-            r2 += theta[a + p] * theta[a + p]
+            r2 = fma(theta[a + p], theta[a + p], r2)
         quad = 0.0
         for p in range(d):
             mp = 0.0
             for s in range(d):
-                mp += mats[i, p, s] * theta[a + s]
+                mp = fma(mats[i, p, s], theta[a + s], mp)
             grad[a + p] = mp  # holds M theta until f is known
-            quad += theta[a + p] * mp
+            quad = fma(theta[a + p], mp, quad)
         # one division: 2 * (1 / r2) is 2 / r2 exactly, and a sweep kernel's division costs as much as a
         # d = 8 group's whole quadratic form
         inv = 1.0 / r2
         f = quad * inv
         scale = 2.0 * inv
         for p in range(d):
-            grad[a + p] = scale * (grad[a + p] - f * theta[a + p])
+            grad[a + p] = scale * fma(-f, theta[a + p], grad[a + p])
         loss += f
     return loss
 

@@ -45,6 +45,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from toyregimes.kernels.fused import fma
 from toyregimes.kernels.noise import normal
 from toyregimes.kernels.periods import block_periods, block_residuals, residuals_at_periods
 from toyregimes.kernels.pgd import FLOOR, FLOOR_EVERY
@@ -59,6 +60,10 @@ LANES = 128
 LYAP_BLOCKS = 8
 # Log of the tangent growth once every LOG_EVERY tail steps, from the running product of the factors.
 LOG_EVERY = 16
+# Kinds of row sums (:func:`_sum_products`): products, products by fused multiply-adds, squared chords.
+PRODUCTS = 0
+FUSED = 1
+CHORD = 2
 
 
 @njit(cache=True)
@@ -81,14 +86,14 @@ def group_radii(theta0, offsets):
 def _matvec(mats, i, a, d, src, dst):
     """Rows ``a .. a + d - 1`` of ``dst`` = ``M_i`` times those rows of ``src``, for every lane.
 
-    Each output row is accumulated over the columns in order, as ``pgd.rayleigh_loss_grad`` does, four
-    columns per pass over the lanes.
+    Each output row is accumulated over the columns in order by fused multiply-adds, as
+    ``pgd.rayleigh_loss_grad`` does, four columns per pass over the lanes.
     """
     L = LANES
     for p in range(d):
         y = dst[a + p]
         s = 0
-        if d >= 4:  # the first four columns start the sum (0 + m0 x0 as the sequential sum does)
+        if d >= 4:  # the first four columns start the sum (fma(m0, x0, 0) as the sequential sum does)
             m0 = mats[i, p, 0]
             m1 = mats[i, p, 1]
             m2 = mats[i, p, 2]
@@ -98,7 +103,7 @@ def _matvec(mats, i, a, d, src, dst):
             x2 = src[a + 2]
             x3 = src[a + 3]
             for j in range(L):
-                y[j] = (((0.0 + m0 * x0[j]) + m1 * x1[j]) + m2 * x2[j]) + m3 * x3[j]
+                y[j] = fma(m3, x3[j], fma(m2, x2[j], fma(m1, x1[j], fma(m0, x0[j], 0.0))))
             s = 4
         else:
             for j in range(L):
@@ -113,22 +118,23 @@ def _matvec(mats, i, a, d, src, dst):
             x2 = src[a + s + 2]
             x3 = src[a + s + 3]
             for j in range(L):
-                y[j] = (((y[j] + m0 * x0[j]) + m1 * x1[j]) + m2 * x2[j]) + m3 * x3[j]
+                y[j] = fma(m3, x3[j], fma(m2, x2[j], fma(m1, x1[j], fma(m0, x0[j], y[j]))))
             s += 4
         while s < d:
             mps = mats[i, p, s]
             x = src[a + s]
             for j in range(L):
-                y[j] += mps * x[j]
+                y[j] = fma(mps, x[j], y[j])
             s += 1
 
 
 @njit(cache=True, error_model="numpy", forceinline=True)
-def _sum_products(u, v, a, b, out, diff):
-    """Per lane, ``out = sum_p u_p v_p`` over rows ``p = a .. b - 1`` (``diff``: ``sum_p (v_p - u_p)^2``).
+def _sum_products(u, v, a, b, out, kind):
+    """Per lane, ``out = sum_p u_p v_p`` over rows ``p = a .. b - 1`` (``kind`` CHORD: ``sum_p (v_p - u_p)^2``).
 
-    The operations of the sequential sum in row order, starting from ``0 + (first term)``, four rows per
-    pass over the lanes: a pass per row reloads and stores ``out`` for every two flops.
+    The operations of the sequential sum in row order, starting from ``0 + (first term)`` (FUSED: by
+    fused multiply-adds from ``fma(u_a, v_a, 0)``), four rows per pass over the lanes: a pass per row
+    reloads and stores ``out`` for every two flops.
     """
     p = a
     while p < b:
@@ -138,12 +144,14 @@ def _sum_products(u, v, a, b, out, diff):
             v0, v1, v2, v3 = v[p], v[p + 1], v[p + 2], v[p + 3]
             for j in range(LANES):
                 acc = 0.0 if start else out[j]
-                if diff:
+                if kind == CHORD:
                     d0 = v0[j] - u0[j]
                     d1 = v1[j] - u1[j]
                     d2 = v2[j] - u2[j]
                     d3 = v3[j] - u3[j]
                     out[j] = (((acc + d0 * d0) + d1 * d1) + d2 * d2) + d3 * d3
+                elif kind == FUSED:
+                    out[j] = fma(u3[j], v3[j], fma(u2[j], v2[j], fma(u1[j], v1[j], fma(u0[j], v0[j], acc))))
                 else:
                     out[j] = (((acc + u0[j] * v0[j]) + u1[j] * v1[j]) + u2[j] * v2[j]) + u3[j] * v3[j]
             p += 4
@@ -152,9 +160,11 @@ def _sum_products(u, v, a, b, out, diff):
             v0 = v[p]
             for j in range(LANES):
                 acc = 0.0 if start else out[j]
-                if diff:
+                if kind == CHORD:
                     d0 = v0[j] - u0[j]
                     out[j] = acc + d0 * d0
+                elif kind == FUSED:
+                    out[j] = fma(u0[j], v0[j], acc)
                 else:
                     out[j] = acc + u0[j] * v0[j]
             p += 1
@@ -189,20 +199,16 @@ def _pair_step(th, nx, e, mats, i, a, loss):
     for j in range(L):
         x = x0[j]
         y = x1[j]
-        r = 0.0 + x * x
-        r = r + y * y
-        mp0 = 0.0 + m00 * x
-        mp0 = mp0 + m01 * y
-        mp1 = 0.0 + m10 * x
-        mp1 = mp1 + m11 * y
-        q = 0.0 + x * mp0
-        q = q + y * mp1
+        r = fma(y, y, fma(x, x, 0.0))
+        mp0 = fma(m01, y, fma(m00, x, 0.0))
+        mp1 = fma(m11, y, fma(m10, x, 0.0))
+        q = fma(y, mp1, fma(x, mp0, 0.0))
         iv = 1.0 / r
         f = q * iv
         sc = 2.0 * iv
         loss[j] += f
-        y0[j] = x - e[j] * (sc * (mp0 - f * x))
-        y1[j] = y - e[j] * (sc * (mp1 - f * y))
+        y0[j] = x - e[j] * (sc * fma(-f, x, mp0))
+        y1[j] = y - e[j] * (sc * fma(-f, y, mp1))
 
 
 @njit(cache=True, error_model="numpy", forceinline=True)
@@ -232,9 +238,9 @@ def _gradient_step(th, nx, g, w, v, offsets, mats, e, loss, r2, fv, tangent, scr
             _pair_step(th, nx, e, mats, i, a, loss)
         else:
             # sums start from their first term (0 + x_0^2), which spares a pass that zeroes them
-            _sum_products(th, th, a, a + d, rr, False)
+            _sum_products(th, th, a, a + d, rr, FUSED)
             _matvec(mats, i, a, d, th, g)
-            _sum_products(th, g, a, a + d, q, False)
+            _sum_products(th, g, a, a + d, q, FUSED)
             # the division alone in its pass: a pass that writes three rows and reads two needs more
             # run-time alias checks than LLVM makes before it vectorises
             for j in range(L):
@@ -249,12 +255,12 @@ def _gradient_step(th, nx, g, w, v, offsets, mats, e, loss, r2, fv, tangent, scr
                 z = nx[p]
                 if tangent:  # the tangent map needs the gradient: keep it in g
                     for j in range(L):
-                        y[j] = sc[j] * (y[j] - ff[j] * x[j])
+                        y[j] = sc[j] * fma(-ff[j], x[j], y[j])
                     for j in range(L):
                         z[j] = x[j] - e[j] * y[j]
                 else:
                     for j in range(L):
-                        z[j] = x[j] - e[j] * (sc[j] * (y[j] - ff[j] * x[j]))
+                        z[j] = x[j] - e[j] * (sc[j] * fma(-ff[j], x[j], y[j]))
         if tangent:
             _matvec(mats, i, a, d, v, w)
             for j in range(L):
@@ -331,7 +337,7 @@ def _normalise(nx, offsets, individual, radii, ynorm, loss, chk, ny):
         a = offsets[i] if individual else 0
         b = offsets[i + 1] if individual else offsets[n]
         yn_i = ynorm[i]
-        _sum_products(nx, nx, a, b, ny, False)
+        _sum_products(nx, nx, a, b, ny, PRODUCTS)
         rad = radii[i]
         for j in range(L):
             chk[j] += ny[j]
@@ -507,12 +513,7 @@ def _run_block(th, nx, v, e, radii, offsets, mats, steps, tail, individual, lyap
                 # r_i^2 at theta_t: the step kept it in r2, except for the one-pass groups in R^2
                 rr = r2[i]
                 if offsets[i + 1] - offsets[i] == 2 and not lyapunov:
-                    x = th[offsets[i]]
-                    for j in range(L):
-                        rr[j] = 0.0 + x[j] * x[j]
-                    x = th[offsets[i] + 1]
-                    for j in range(L):
-                        rr[j] += x[j] * x[j]
+                    _sum_products(th, th, offsets[i], offsets[i + 1], rr, FUSED)
                 sqi = sq[i]
                 lo = r2min[i]
                 hi = r2max[i]
@@ -526,7 +527,7 @@ def _run_block(th, nx, v, e, radii, offsets, mats, steps, tail, individual, lyap
                     prod[j] *= vn[j]
         if full or (t >= s0 and t < steps - 1):
             # squared chord |theta_{t+1} - theta_t|^2, summed in component order
-            _sum_products(th, nx, 0, dim, chord, True)
+            _sum_products(th, nx, 0, dim, chord, CHORD)
             if full:
                 for j in range(L):
                     d2[j] += chord[j]
