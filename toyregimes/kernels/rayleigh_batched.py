@@ -181,11 +181,12 @@ def _copy_rows(src, dst):
 
 
 @njit(cache=True, error_model="numpy", forceinline=True)
-def _pair_step(th, nx, e, mats, i, a, loss):
-    """The unnormalised step of a group in R^2 in one pass over the lanes, without the tangent map.
+def _pair_step(th, nx, e, mats, i, a, loss, tangent, v, rr):
+    """The unnormalised step of a group in R^2 in one pass over the lanes (with ``tangent``, also ``v <- v
+    - elr H v`` and ``rr = r^2`` for the tail statistics).
 
     The same operations in the same order as the general path (which makes several passes per group and
-    keeps ``r^2``, ``f`` and the gradient for the tangent map and the tail statistics).
+    keeps ``r^2``, ``f`` and the gradient in rows).
     """
     L = LANES
     m00 = mats[i, 0, 0]
@@ -196,6 +197,8 @@ def _pair_step(th, nx, e, mats, i, a, loss):
     x1 = th[a + 1]
     y0 = nx[a]
     y1 = nx[a + 1]
+    u0 = v[a]
+    u1 = v[a + 1]
     for j in range(L):
         x = x0[j]
         y = x1[j]
@@ -207,17 +210,29 @@ def _pair_step(th, nx, e, mats, i, a, loss):
         f = q * iv
         sc = 2.0 * iv
         loss[j] += f
-        y0[j] = x - e[j] * (sc * fma(-f, x, mp0))
-        y1[j] = y - e[j] * (sc * fma(-f, y, mp1))
+        gx = sc * fma(-f, x, mp0)
+        gy = sc * fma(-f, y, mp1)
+        y0[j] = x - e[j] * gx
+        y1[j] = y - e[j] * gy
+        if tangent:  # the closed-form H v of the general path, on this lane's registers
+            rr[j] = r
+            vx = u0[j]
+            vy = u1[j]
+            w0 = fma(m01, vy, fma(m00, vx, 0.0))
+            w1 = fma(m11, vy, fma(m10, vx, 0.0))
+            tv = (0.0 + x * vx) + y * vy
+            gv = (0.0 + gx * vx) + gy * vy
+            u0[j] = vx - e[j] * (sc * ((w0 - f * vx) - x * gv - gx * tv))
+            u1[j] = vy - e[j] * (sc * ((w1 - f * vy) - y * gv - gy * tv))
 
 
 @njit(cache=True, error_model="numpy", forceinline=True)
 def _gradient_step(th, nx, g, w, v, offsets, mats, e, loss, r2, fv, tangent, scratch):
     """Loss, gradient and unnormalised step ``nx = th - elr grad`` of every lane (and ``v <- v - elr H v``).
 
-    Per group ``i`` (except groups in R^2 without the tangent map, see :func:`_pair_step`): ``r2[i]
-    = |theta_i|^2``, ``g = M theta``, ``f = theta . M theta / r2`` (``fv[i]``, summed into ``loss``) and
-    the gradient ``(2 / r2)(M theta - f theta)``, kept in ``g`` only with ``tangent`` (else it goes
+    Per group ``i`` (groups in R^2 take one pass, see :func:`_pair_step`): ``r2[i] = |theta_i|^2``,
+    ``g = M theta``, ``f = (theta . M theta)(1 / r2)`` (``fv[i]``, summed into ``loss``) and the gradient
+    ``(2 (1 / r2))(M theta - f theta)``, kept in ``g`` only with ``tangent`` (else it goes
     straight into ``nx``).  With ``tangent``: ``w = M v`` and ``v`` replaced by ``v - elr H v`` (closed
     form, see the module docstring).  ``scratch`` has at least 5 rows.
     """
@@ -234,8 +249,8 @@ def _gradient_step(th, nx, g, w, v, offsets, mats, e, loss, r2, fv, tangent, scr
         d = offsets[i + 1] - a
         rr = r2[i]
         ff = fv[i]
-        if d == 2 and not tangent:
-            _pair_step(th, nx, e, mats, i, a, loss)
+        if d == 2:
+            _pair_step(th, nx, e, mats, i, a, loss, tangent, v, rr)
         else:
             # sums start from their first term (0 + x_0^2), which spares a pass that zeroes them
             _sum_products(th, th, a, a + d, rr, FUSED)
@@ -261,7 +276,7 @@ def _gradient_step(th, nx, g, w, v, offsets, mats, e, loss, r2, fv, tangent, scr
                 else:
                     for j in range(L):
                         z[j] = x[j] - e[j] * (sc[j] * fma(-ff[j], x[j], y[j]))
-        if tangent:
+        if tangent and d != 2:  # (groups in R^2 updated v in their one pass)
             _matvec(mats, i, a, d, v, w)
             for j in range(L):
                 tv[j] = 0.0
