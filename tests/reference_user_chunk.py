@@ -38,7 +38,7 @@ def generic_chunk(toy, e, th, tv, steps, tail, individual, lyapunov, n_states, o
         rec = (pgd_run or toy.kernels["pgd_run"])(
             np.ascontiguousarray(th[:, c]), np.ascontiguousarray(tv[:, c]), float(e[c]), steps, 1, individual,
             lyapunov, n_states, toy.offsets, toy.mats, pgd.no_noise(toy.dim), True, head_start,
-            pgd.no_samples(toy.mats), pgd.no_batch(),
+            pgd.no_samples(toy.mats), pgd.no_batch(), False,  # angles, not the sweep's squared chords
         )
         loss, sq, _geff, angle, sharp, _tsh, growth, tail_states, theta, status, _fail, head_states = rec
         states[c] = tail_states

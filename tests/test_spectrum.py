@@ -64,7 +64,7 @@ def test_sum_of_exponents_is_the_mean_log_determinant(k):
     theta0 = toy.random_point(5)
     out = toy.kernels["pgd_run"](theta0, np.ones(toy.dim), elr, steps, 1, False, False, steps - transient,
                                  toy.offsets, toy.mats, pgd.no_noise(toy.dim), False, -1, pgd.no_samples(toy.mats),
-                                 pgd.no_batch())
+                                 pgd.no_batch(), False)
     total = sum(_restricted_log_det(toy, elr, theta)[0] for theta in out[7])
     assert exps.sum() == pytest.approx(total / (steps - transient), abs=2e-4)
     assert abs(exps[:-1].sum() - total / (steps - transient)) > 1e-2  # negative control: one exponent short

@@ -170,7 +170,7 @@ def simulate(
         noise = noise_scale * fill_normals(run_key(seed), steps, toy.dim)
     if batch:
         samples, batch_idx = toy.samples, minibatch_indices(batch_key(seed), steps, toy.samples.shape[0], batch)
-    out = toy.kernels["pgd_run"](*args, noise, bool(sharpness), head_start, samples, batch_idx)
+    out = toy.kernels["pgd_run"](*args, noise, bool(sharpness), head_start, samples, batch_idx, False)
     loss, sq, geff, angle, sharp, tsharp, growth, last, final, status, fail_step, head = out
     record_steps = np.arange(0, steps, record_every, dtype=np.int64)
     with np.errstate(over="ignore", divide="ignore"):  # elr ~ 1e308 over r_i^2 < 1: inf is the true value

@@ -215,7 +215,7 @@ def _project_tangent(theta, offsets, individual, radii, v):
 
 def _pgd_run_impl(
     theta0, tangent0, elr, steps, record_every, individual, lyapunov, tail_len, offsets, mats, noise=None,
-    with_sharpness=True, head_start=-1, samples=None, batch_idx=None,
+    with_sharpness=True, head_start=-1, samples=None, batch_idx=None, chord_records=False,
 ):
     """Projected gradient descent on the sphere, recording diagnostics every ``record_every`` steps.
 
@@ -239,7 +239,9 @@ def _pgd_run_impl(
     toy) and ``batch_idx`` (``(steps, B)`` sample indices) the step uses the minibatch gradient: the gradient of the
     Rayleigh quotient of the mean of the ``B`` matrices (the quotient is linear in the matrix, so this is the mean
     of the per-sample gradients); ``batch_idx`` of 0 rows: the full gradient.  The recorded loss and gradient norm
-    stay the full-batch ones.
+    stay the full-batch ones.  With ``chord_records`` the angle records hold the squared chord ``|theta_{t+1} -
+    theta_t|^2`` instead (what the sweeps reduce; it spares an ``asin`` per step and the sweep's ``sin`` to undo
+    it, which cost more than a step of a small toy).
     """
     dim = theta0.size
     n = offsets.size - 1
@@ -386,7 +388,7 @@ def _pgd_run_impl(
                 d2 += (nxt[p] - theta[p]) ** 2
             geff_rec[k] = math.sqrt(g2 * x2)
             # 2 asin(|x' - x| / 2) is accurate for tiny angles, where acos(x . x') is not.
-            angle_rec[k] = 2.0 * math.asin(min(1.0, 0.5 * math.sqrt(d2)))
+            angle_rec[k] = d2 if chord_records else 2.0 * math.asin(min(1.0, 0.5 * math.sqrt(d2)))
             for i in range(n):
                 s = 0.0
                 for p in range(offsets[i], offsets[i + 1]):

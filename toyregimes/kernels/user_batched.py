@@ -42,9 +42,12 @@ def _sharpness(*args):  # bound by a specialisation
     raise NotImplementedError
 
 
-def _reduce_run_impl(loss, sq, angle, growth, tail_states, head_states, status, elr, steps, tail, lyapunov,
+def _reduce_run_impl(loss, sq, chord2, growth, tail_states, head_states, status, elr, steps, tail, lyapunov,
                      period_tol, period_rtol, max_period, offsets, mats, individual, stats, sq_out, r2lo, r2hi):
-    """Tail statistics of one run from its per-step records (record_every = 1); ``stats`` as ``N_STATS``."""
+    """Tail statistics of one run from its per-step records (record_every = 1); ``stats`` as ``N_STATS``.
+
+    ``chord2`` holds the squared chords ``|theta_{t+1} - theta_t|^2`` (``pgd_run``'s ``chord_records``).
+    """
     for q in range(N_STATS):
         stats[q] = np.nan
     stats[10] = 0.0
@@ -66,8 +69,7 @@ def _reduce_run_impl(loss, sq, angle, growth, tail_states, head_states, status, 
         dl = loss[t] - k0
         s1 += dl
         s2 += dl * dl
-        ch = 2.0 * math.sin(0.5 * angle[t])
-        d2 += ch * ch
+        d2 += chord2[t]
         if t == t0 + n_h1 - 1:
             s1h = s1
         for i in range(n):
@@ -151,6 +153,7 @@ def _user_sweep_impl(theta0, tang0, elr, offsets, mats, steps, tail, individual,
     head_start = min(steps - tail, steps - n_states)
     one = steps // steps  # record every step (a variable, not a literal: simulate's argument types)
     no_sharpness = steps < 0
+    chords = steps >= 0  # squared chords in the angle records (a variable, as ``one``)
     for c in prange(m):
         # an empty index array is a full-batch run (one compiled branch instead of one per combination)
         idx = minibatch_indices(batch_keys[c], steps if batch > 0 else 0, samples.shape[0], batch)
@@ -158,13 +161,14 @@ def _user_sweep_impl(theta0, tang0, elr, offsets, mats, steps, tail, individual,
         # is compiled once for simulate and every sweep (not once per kind of call)
         xi = noise_scale * fill_normals(keys[c], steps if noise_scale > 0 else 0, dim)
         rec = _pgd_run(np.ascontiguousarray(theta0[:, c]), np.ascontiguousarray(tang0[:, c]), elr[c], steps, one,
-                       individual, lyapunov, n_states, offsets, mats, xi, no_sharpness, head_start, samples, idx)
-        loss, sqr, _geff, angle, _sh, _tsh, growth, tail_states, theta, st, _fail, head_states = rec
+                       individual, lyapunov, n_states, offsets, mats, xi, no_sharpness, head_start, samples, idx,
+                       chords)
+        loss, sqr, _geff, chord2, _sh, _tsh, growth, tail_states, theta, st, _fail, head_states = rec
         status[c] = st
         final[c] = theta
         if record_states:
             states[c] = tail_states
-        _reduce_run(loss, sqr, angle, growth, tail_states, head_states, st, elr[c], steps, tail, lyapunov,
+        _reduce_run(loss, sqr, chord2, growth, tail_states, head_states, st, elr[c], steps, tail, lyapunov,
                     period_tol, period_rtol, max_period, offsets, mats, individual, stats[c], sq[c], r2lo[c], r2hi[c])
     return stats, sq, r2lo, r2hi, status, final, states
 
