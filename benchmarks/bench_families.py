@@ -6,8 +6,11 @@ Measures group-steps per second (trajectories x steps x groups / seconds) of ``t
 chunk runner (:func:`toyregimes.sweep.chunks.run_chunk`, so the dispatch a sweep takes is the one timed)
 for the canonical toy alpha = (1, 2, 3) with its own kernel (``kernel="fast"``, the baseline of every ratio) and
 with the default exact kernel, rotated Rayleigh toys with n = 3 groups and an expression toy
-(n = 2 groups in R^2), all at k = elr * sum(alpha_eff) = 1.5 (the chaotic band, where no run converges
-early), without and with the tangent map.  Every case is warmed up
+(n = 2 groups in R^2), all at k = elr * sum(alpha_eff) = 1.5, without and with the tangent map.  At k = 1.5
+every one of these toys settles on a cycle of period 2 or 4 (measured with ``tr.sweep``, 8 seeds, 3000 steps),
+so the time includes confirming the period on the kept states; ``--k 1.95`` puts them in the chaotic band
+(most runs chaotic, the rest undetermined), where the canonical kernel, with less period work left, is
+relatively faster.  Every case is warmed up
 (compiled) first, then the cases are timed in turn, three rounds, best of each (with one thread the
 clock is the process CPU time): alternating makes the ratios robust to other processes loading the
 machine.  Defaults: one thread, 1024 trajectories x 3000 steps, tail 1000.  Targets (issue 14):

@@ -18,7 +18,12 @@ from 0.23 to 0.39 at d = 2).  Sums start from their first term
 (``0 + x_0^2``, the first operation of the sequential sum), which spares a pass that zeroes them, and
 add four rows per pass (:func:`_sum_products`).  A group's step makes one division (``1 / r^2``): a
 division costs about as much as a d = 8 group's quadratic form, and ``simulate`` makes the same one
-(``2 (1 / r^2)`` is ``2 / r^2`` exactly).
+(``2 (1 / r^2)`` is ``2 / r^2`` exactly).  The gradient's sums are fused multiply-adds
+(:func:`~toyregimes.kernels.fused.fma`, in ``simulate`` too), one instruction per term of the mat-vec,
+which still takes ~40% of a d = 8 group-step.  Groups in R^2 take their whole step, with the tangent map
+or without, in one pass over the lanes (:func:`_pair_step`).  With these,
+``benchmarks/bench_families.py`` on the Intel host: 0.098-0.105 of the canonical rate at d = 8, 0.48-0.51
+at d = 2 (seven runs).
 ``n``, ``d_i`` and the offsets are run-time values: one compiled, disk-cached kernel serves every
 Rayleigh toy, whatever its shape, so a new toy of the family costs no compilation.
 
