@@ -39,3 +39,31 @@ def test_fma_edge_values():
     with np.errstate(invalid="ignore"):
         assert np.isnan(fma_ufunc(np.inf, 0.0, 1.0))
     assert fma_ufunc(1e308, 10.0, -np.inf) == -np.inf
+
+
+def test_fma_without_an_fma_unit_gives_the_same_results(tmp_path):
+    """Compiled for a CPU without FMA instructions (x86-64 baseline), fma is still the rounded-once operation."""
+    import os
+    import platform
+    import subprocess
+    import sys
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        cpu = "generic"
+    else:
+        cpu = "x86-64"
+    code = (
+        "import numpy as np\n"
+        "from numba import njit\n"
+        "from toyregimes.kernels.fused import fma_exact, fma_ufunc\n"
+        "from tests.test_fused import _cases\n"
+        "a, b, c = _cases(11, 300)\n"
+        "exact = np.array([fma_exact(x, y, z) for x, y, z in zip(a, b, c, strict=True)])\n"
+        "got = fma_ufunc(a, b, c)\n"
+        "print(int(np.array_equal(got, exact)), int(np.count_nonzero(a * b + c != exact) > 100))\n"
+    )
+    env = dict(os.environ, NUMBA_CPU_NAME=cpu, NUMBA_CPU_FEATURES="", NUMBA_CACHE_DIR=str(tmp_path))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["1", "1"]
