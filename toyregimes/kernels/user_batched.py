@@ -5,7 +5,8 @@ so :func:`_user_sweep_impl` runs the toy's own single-run kernel (:func:`toyregi
 with the user's functions bound, hence bit-identical trajectories to ``simulate``) for every trajectory
 in a ``prange`` loop and reduces each run's per-step records to the sweep's statistics inside the kernel,
 with the definitions of the other sweep kernels (sequential sums over the tail window; ``mean_cos_angle =
-1 - m / 2`` with ``m`` the mean squared chord ``(2 sin(angle / 2))^2``; block standard error of the
+1 - m / 2`` with ``m`` the mean squared chord ``|theta_{t+1} - theta_t|^2``, which ``pgd_run`` records for
+the sweep in place of the angle; block standard error of the
 exponent in two passes; period and residuals by :mod:`toyregimes.kernels.periods`).
 
 The functions here are templates: they call the module globals ``_pgd_run`` and ``_sharpness``, which a
