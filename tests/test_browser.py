@@ -288,7 +288,12 @@ def test_explorer_renders_and_a_dragged_slider_redraws(lab, browser):
         "return window.__statusSeen.slice(-1)[0] || ''")), timeout=30)
     seen = driver.execute_script("return window.__statusSeen")
     assert any("computing" in s for s in seen), seen  # the busy line showed while the kernel worked
-    # the fine k slider: a drag of 40 px is a small change of k (the coarse one moved k from 2.4 to 20)
+    # the fine k slider: a drag of 40 px is a small change of k (the coarse one moved k from 2.4 to 20).
+    # Its re-centring on the new k (range widened, value set, range narrowed) reaches the page after the
+    # image; a drag in between acts on the wide range (seen once in five suite runs: k 1.5 -> 6.95), so
+    # wait until both sliders show the same k
+    _wait("the fine k slider to be re-centred on k",
+          lambda: _readout(driver, "k fine") == _readout(driver, K_LABEL), timeout=30)
     times = [seconds]
     for dx in (-40, 25):
         image, seconds, k0, k1 = _drag(driver, "k fine", dx, image)
@@ -311,6 +316,17 @@ def test_explorer_renders_and_a_dragged_slider_redraws(lab, browser):
     print(f"\nmouse released -> new image in JupyterLab: {', '.join(f'{t:.2f}' for t in times)} s")
 
 
+def _slider_xpath(label: str) -> str:
+    return f"//div[contains(@class,'widget-slider')][.//*[normalize-space(text())='{label}']]"
+
+
+def _readout(driver, label: str) -> str:
+    """The readout text of the slider labelled ``label``."""
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.XPATH, _slider_xpath(label) + "//div[contains(@class,'widget-readout')]").text
+
+
 def _drag(driver, label: str, dx: int, image: tuple):
     """Drag the handle of the slider labelled ``label`` by ``dx`` px; wait for a new image.
 
@@ -320,7 +336,7 @@ def _drag(driver, label: str, dx: int, image: tuple):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
-    slider = f"//div[contains(@class,'widget-slider')][.//*[normalize-space(text())='{label}']]"
+    slider = _slider_xpath(label)
     handle = driver.find_element(By.XPATH, slider + "//div[contains(@class,'noUi-handle')]")
     readout = driver.find_element(By.XPATH, slider + "//div[contains(@class,'widget-readout')]")
     before = float(readout.text)
