@@ -615,11 +615,10 @@ def _canonical_sweep(
             _run_block(ws, alpha, steps, tail, individual, lyapunov, n_states, buf, hbuf)
             for j in range(L):
                 valid[j] = math.isfinite(ws[(lane + LANE_CHK) * L + j])
-            block_periods(buf, ws[(lane + LANE_SMAX) * L:(lane + LANE_SMAX + 1) * L],
-                           ws[(lane + LANE_SSUM) * L:(lane + LANE_SSUM + 1) * L], valid, period_tol, period_rtol,
-                           max_period, per, worst)
-            # the end window's residual from the distances the period test computed (bit for bit)
             ssum = ws[(lane + LANE_SSUM) * L:(lane + LANE_SSUM + 1) * L]
+            block_periods(buf, ws[(lane + LANE_SMAX) * L:(lane + LANE_SMAX + 1) * L], ssum, valid, period_tol,
+                          period_rtol, max_period, per, worst)
+            # the end window's residual from the distances the period test computed (bit for bit)
             residuals_at_periods(per, worst, ssum, n_states, valid, re)
             block_residuals(hbuf, per, valid, rh)
             for j in range(cnt):

@@ -187,8 +187,8 @@ def _copy_rows(src, dst):
 
 @njit(cache=True, error_model="numpy", forceinline=True)
 def _pair_step(th, nx, e, mats, i, a, loss, tangent, v, rr):
-    """The unnormalised step of a group in R^2 in one pass over the lanes (with ``tangent``, also ``v <- v
-    - elr H v`` and ``rr = r^2`` for the tail statistics).
+    """The unnormalised step of a group in R^2 in one pass over the lanes, ``rr = r^2`` for the tail
+    statistics (and with ``tangent`` also ``v <- v - elr H v``).
 
     The same operations in the same order as the general path (which makes several passes per group and
     keeps ``r^2``, ``f`` and the gradient in rows).
@@ -219,8 +219,8 @@ def _pair_step(th, nx, e, mats, i, a, loss, tangent, v, rr):
         gy = sc * fma(-f, y, mp1)
         y0[j] = x - e[j] * gx
         y1[j] = y - e[j] * gy
+        rr[j] = r
         if tangent:  # the closed-form H v of the general path, on this lane's registers
-            rr[j] = r
             vx = u0[j]
             vy = u1[j]
             w0 = fma(m01, vy, fma(m00, vx, 0.0))
@@ -530,10 +530,7 @@ def _run_block(th, nx, v, e, radii, offsets, mats, steps, tail, individual, lyap
                 s1[j] += dl
                 s2[j] += dl * dl
             for i in range(n):
-                # r_i^2 at theta_t: the step kept it in r2, except for the one-pass groups in R^2
-                rr = r2[i]
-                if offsets[i + 1] - offsets[i] == 2 and not lyapunov:
-                    _sum_products(th, th, offsets[i], offsets[i + 1], rr, FUSED)
+                rr = r2[i]  # r_i^2 at theta_t, kept by the step
                 sqi = sq[i]
                 lo = r2min[i]
                 hi = r2max[i]
