@@ -22,8 +22,8 @@ division costs about as much as a d = 8 group's quadratic form, and ``simulate``
 (:func:`~toyregimes.kernels.fused.fma`, in ``simulate`` too), one instruction per term of the mat-vec,
 which still takes ~40% of a d = 8 group-step.  Groups in R^2 take their whole step, with the tangent map
 or without, in one pass over the lanes (:func:`_pair_step`).  With these,
-``benchmarks/bench_families.py`` on the Intel host: 0.098-0.105 of the canonical rate at d = 8, 0.48-0.51
-at d = 2 (seven runs).
+``benchmarks/bench_families.py`` on the Intel host: 0.098-0.108 of the canonical rate at d = 8, 0.48-0.53
+at d = 2 (ten runs).
 ``n``, ``d_i`` and the offsets are run-time values: one compiled, disk-cached kernel serves every
 Rayleigh toy, whatever its shape, so a new toy of the family costs no compilation.
 
